@@ -31,7 +31,7 @@ pub fn inflate(input: &[u8], limits: &Limits) -> Result<Vec<u8>, DecodeError> {
         let consumed = inflater.total_in() as usize;
         let produced = out.len();
         let status = inflater
-            .decompress_vec(&input[consumed..], &mut out, FlushDecompress::Finish)
+            .decompress_vec(&input[consumed..], &mut out, FlushDecompress::None)
             .map_err(|e| inflate_error(e.to_string(), consumed))?;
         match status {
             Status::StreamEnd => break,

@@ -24,6 +24,7 @@
 //! the field and the byte offset.
 
 pub mod compress;
+mod embedded;
 mod error;
 mod limits;
 mod login;

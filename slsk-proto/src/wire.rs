@@ -396,18 +396,23 @@ mod tests {
 
     #[test]
     fn huge_array_count_is_refused_before_allocating() {
-        let mut r = reader(&[0xFF, 0xFF, 0xFF, 0x7F, 0, 0, 0, 0]);
+        let mut r = reader(&[0xE8, 0x03, 0, 0, 0, 0, 0, 0]);
         let e = r.array("items", 4, |r| r.u32("")).unwrap_err();
-        assert!(matches!(
-            e.kind(),
-            DecodeErrorKind::ArrayTooLong {
-                count: 0x7FFF_FFFF,
-                remaining: 4,
-                ..
-            }
-        ));
-        assert_eq!(e.offset(), 0);
-        assert_eq!(e.field(), "items");
+        let DecodeErrorKind::ArrayTooLong {
+            count, remaining, ..
+        } = *e.kind()
+        else {
+            panic!("{e}");
+        };
+        assert_eq!((count, remaining), (1000, 4));
+        assert_eq!((e.offset(), e.field()), (0, "items".to_string()));
+
+        let mut r = reader(&[0xFF, 0xFF, 0xFF, 0x7F]);
+        let e = r.array("items", 4, |r| r.u32("")).unwrap_err();
+        assert!(
+            matches!(e.kind(), DecodeErrorKind::ArrayOverLimit { .. }),
+            "{e}"
+        );
     }
 
     #[test]
