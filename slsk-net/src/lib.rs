@@ -1,6 +1,24 @@
-//! Tokio networking for the Soulseek protocol (framing and connections).
+//! Tokio networking for the Soulseek protocol.
 //!
-//! Not built yet: this crate will hold `Framed` codecs over the message enums
-//! of `slsk-proto`, connections and a client and server.
+//! So far: [`MessageCodec`], a tokio-util codec that turns a byte stream of
+//! one connection kind into typed messages of `slsk-proto` and back. Use it
+//! with `tokio_util::codec::Framed`:
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use slsk_net::MessageCodec;
+//! use slsk_proto::server::ServerResponse;
+//! use tokio_util::codec::FramedRead;
+//!
+//! let stream = tokio::net::TcpStream::connect("127.0.0.1:2242").await?;
+//! let frames = FramedRead::new(stream, MessageCodec::<ServerResponse>::default());
+//! # Ok(()) }
+//! ```
+//!
+//! Connections (peer-init handshakes, obfuscated peer connections, file
+//! transfers), the client and the server are not built yet.
 
+mod codec;
+
+pub use codec::MessageCodec;
 pub use slsk_proto;

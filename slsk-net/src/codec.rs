@@ -1,0 +1,73 @@
+//! A tokio-util codec for one connection kind: frames in, typed messages out.
+
+use std::io;
+use std::marker::PhantomData;
+
+use bytes::BytesMut;
+use slsk_proto::{DecodeError, FramedMessage, Limits, frame_len};
+use tokio_util::codec::{Decoder, Encoder};
+
+/// Frames and parses the messages of one connection kind and direction, e.g.
+/// `MessageCodec<ServerResponse>` for what a client reads from the server.
+///
+/// A frame whose payload does not decode yields `Err(DecodeError)` as an
+/// *item*: the frame has been consumed, the stream stays usable, and the
+/// connection decides what to do. Only a frame over the size limit is a stream
+/// error, since nothing after it can be trusted.
+#[derive(Debug, Clone)]
+pub struct MessageCodec<M> {
+    limits: Limits,
+    message: PhantomData<fn() -> M>,
+}
+
+impl<M> MessageCodec<M> {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            message: PhantomData,
+        }
+    }
+}
+
+impl<M> Default for MessageCodec<M> {
+    fn default() -> Self {
+        Self::new(Limits::DEFAULT)
+    }
+}
+
+impl<M: FramedMessage> Decoder for MessageCodec<M> {
+    type Item = Result<M, DecodeError>;
+    type Error = io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<Self::Item>> {
+        let Some(len) = frame_len(src) else {
+            return Ok(None);
+        };
+        if len > self.limits.max_frame_size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: frame of {len} bytes is over the limit of {}",
+                    M::LABEL,
+                    self.limits.max_frame_size
+                ),
+            ));
+        }
+        if src.len() < len {
+            // Reserve for the whole frame once its size is known and allowed.
+            src.reserve(len - src.len());
+            return Ok(None);
+        }
+        let frame = src.split_to(len);
+        Ok(Some(M::decode_frame_with(&frame, &self.limits)))
+    }
+}
+
+impl<M: FramedMessage> Encoder<M> for MessageCodec<M> {
+    type Error = io::Error;
+
+    fn encode(&mut self, message: M, dst: &mut BytesMut) -> io::Result<()> {
+        message.encode_frame(dst);
+        Ok(())
+    }
+}
