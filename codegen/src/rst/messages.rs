@@ -127,7 +127,8 @@ fn layout_field(
 
 pub fn file_page(schema: &Schema) -> String {
     let mut page = Page::new("file-connections", "File Connections");
-    page.prose(
+    page.prose(&super::schema_links(
+        schema,
         "A file (``F``) connection carries no frames: no length and no code. \
          After the peer-init message (:ref:`PeerInit` with connection type \
          ``F``, or :ref:`PeerPierceFirewall`), the uploader sends the transfer \
@@ -135,7 +136,7 @@ pub fn file_page(schema: &Schema) -> String {
          start from as a raw ``u64``, and then the uploader sends the file's \
          bytes from that offset to the end. File connections are never \
          obfuscated. See :ref:`connection-framing`.",
-    );
+    ));
     for value in &schema.file_values {
         page.label(&value.name);
         page.heading(&value.name, '-');

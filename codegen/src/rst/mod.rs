@@ -26,12 +26,15 @@ pub const GENERATED_DIR: &str = "reference";
 pub fn generate(schema: &Schema) -> Vec<(String, String)> {
     let users = users::Users::of(schema);
     let mut pages = vec![
-        ("data_types", types::page(schema)),
+        ("data_types", schema_links(schema, &types::page(schema))),
         ("structures", definitions::structures_page(schema, &users)),
         ("tables", definitions::tables_page(schema, &users)),
         ("statuses", definitions::statuses_page(schema)),
-        ("framing", wire::framing_page()),
-        ("obfuscation", wire::obfuscation_page()),
+        ("framing", schema_links(schema, &wire::framing_page())),
+        (
+            "obfuscation",
+            schema_links(schema, &wire::obfuscation_page()),
+        ),
     ];
     for kind in Kind::ALL {
         pages.push((kind.key(), messages::kind_page(schema, kind)));
@@ -46,6 +49,31 @@ pub fn generate(schema: &Schema) -> Vec<(String, String)> {
             .map(|(stem, text)| (format!("{GENERATED_DIR}/{stem}.rst"), text)),
     );
     files
+}
+
+/// The generator's own prose with its links to schema names kept only for
+/// the names the schema has: a link to anything else becomes literal text, so
+/// a schema without, say, `PeerInit` still builds without a broken link.
+pub(super) fn schema_links(schema: &Schema, prose: &str) -> String {
+    let mut out = String::new();
+    let mut rest = prose;
+    while let Some(start) = rest.find(":ref:`") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + ":ref:`".len()..];
+        let Some(end) = after.find('`') else {
+            rest = &rest[start..];
+            break;
+        };
+        let target = &after[..end];
+        if target.contains('<') || schema.has_name(target) {
+            out.push_str(&rest[start..start + ":ref:`".len() + end + 1]);
+        } else {
+            out.push_str(&format!("``{target}``"));
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The reference's own table of contents, in reading order.
