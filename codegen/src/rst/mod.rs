@@ -65,7 +65,8 @@ pub(super) fn schema_links(schema: &Schema, prose: &str) -> String {
             break;
         };
         let target = &after[..end];
-        if target.contains('<') || schema.has_name(target) {
+        // Explicit targets and hyphenated labels are the generator's own.
+        if target.contains(['<', '-']) || schema.has_name(target) {
             out.push_str(&rest[start..start + ":ref:`".len() + end + 1]);
         } else {
             out.push_str(&format!("``{target}``"));
@@ -92,4 +93,34 @@ fn index_page(stems: &[&str]) -> String {
     lines.extend(stems.iter().map(|stem| format!("   {stem}")));
     page.lines(&lines);
     page.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KindMessages, Structure};
+
+    #[test]
+    fn prose_links_to_missing_schema_names_become_literals() {
+        let schema = Schema {
+            tables: Vec::new(),
+            structures: vec![Structure {
+                name: "UserStats".to_string(),
+                description: String::new(),
+                errata: None,
+                fields: Vec::new(),
+            }],
+            kinds: Vec::<KindMessages>::new(),
+            file_values: Vec::new(),
+        };
+        assert_eq!(
+            schema_links(
+                &schema,
+                "See :ref:`UserStats`, :ref:`PeerInit`, :ref:`connection-framing` \
+                 and :ref:`the types <data-types>`."
+            ),
+            "See :ref:`UserStats`, ``PeerInit``, :ref:`connection-framing` \
+             and :ref:`the types <data-types>`."
+        );
+    }
 }
