@@ -95,7 +95,7 @@ fn message_section(page: &mut Page, schema: &Schema, message: &Message) {
         }
     }
     page.lines(&fields);
-    page.note(&message_errata(message));
+    page.note(&message_errata(schema, message));
 }
 
 /// The `:Send:` (or `:Receive:`, `:Send/Receive:`) entry of a message.
