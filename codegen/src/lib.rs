@@ -2,7 +2,7 @@
 //!
 //! It reads the protocol schema (the YAML files in `schema/`), checks it, and
 //! writes the Rust types and codecs of `slsk-proto` and the reStructuredText
-//! protocol reference in `docs/`.
+//! protocol reference in `docs/` (see [`rst`]).
 //!
 //! ```no_run
 //! let schema = codegen::load_dir(std::path::Path::new("schema")).unwrap();
@@ -30,6 +30,34 @@ pub fn write_rust(schema_dir: &Path, out_dir: &Path) -> Result<(), SchemaErrors>
         write_if_changed(&out_dir.join(name), &source);
     }
     Ok(())
+}
+
+/// Writes the reStructuredText reference into `docs_dir` and removes the
+/// generated pages the schema no longer produces. Returns the files written.
+pub fn write_docs(schema_dir: &Path, docs_dir: &Path) -> Result<Vec<String>, SchemaErrors> {
+    let schema = load_dir(schema_dir)?;
+    let pages = rst::generate(&schema);
+    for (name, text) in &pages {
+        write_if_changed(&docs_dir.join(name), text);
+    }
+    let generated_dir = docs_dir.join(rst::GENERATED_DIR);
+    for entry in std::fs::read_dir(&generated_dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", generated_dir.display()))
+    {
+        let path = entry
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", generated_dir.display()))
+            .path();
+        let name = format!(
+            "{}/{}",
+            rst::GENERATED_DIR,
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        if !pages.iter().any(|(page, _)| *page == name) {
+            std::fs::remove_file(&path)
+                .unwrap_or_else(|e| panic!("cannot remove {}: {e}", path.display()));
+        }
+    }
+    Ok(pages.into_iter().map(|(name, _)| name).collect())
 }
 
 /// Writes `contents` to `path` unless it already holds exactly that.

@@ -196,7 +196,9 @@ impl Loader {
         kinds: &[(Kind, Option<MessagesFile>)],
         file_values: Option<&MessagesFile>,
     ) {
-        let mut seen: HashMap<String, String> = HashMap::new();
+        // Keyed by the lowercase name: each name is also a label of the
+        // reference, and Sphinx labels ignore case.
+        let mut seen: HashMap<String, (String, String)> = HashMap::new();
         let mut names: Vec<(&str, String)> = Vec::new();
         names.extend(tables.iter().map(|t| (TABLES_FILE, t.name.clone())));
         names.extend(structures.iter().map(|s| (STRUCTURES_FILE, s.name.clone())));
@@ -216,14 +218,23 @@ impl Loader {
                     "names of messages, structures and tables are PascalCase",
                 );
             }
-            if let Some(first) = seen.get(&name) {
-                self.error(
+            match seen.get(&name.to_lowercase()) {
+                Some((first, first_file)) if *first == name => self.error(
                     file,
                     &name,
-                    format!("duplicate name (first defined in {first})"),
-                );
-            } else {
-                seen.insert(name, file.to_string());
+                    format!("duplicate name (first defined in {first_file})"),
+                ),
+                Some((first, first_file)) => self.error(
+                    file,
+                    &name,
+                    format!(
+                        "the name differs from `{first}` (in {first_file}) only in case; \
+                         the reference's labels ignore case"
+                    ),
+                ),
+                None => {
+                    seen.insert(name.to_lowercase(), (name, file.to_string()));
+                }
             }
         }
         self.table_names = tables.iter().map(|t| t.name.clone()).collect();

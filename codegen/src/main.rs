@@ -3,7 +3,7 @@
 //! ```text
 //! codegen check [SCHEMA_DIR]          check the schema and list every error
 //! codegen rust OUT_DIR [SCHEMA_DIR]   write the Rust modules (as slsk-proto's build does)
-//! codegen docs [DOCS_DIR] [SCHEMA_DIR] write the reStructuredText reference
+//! codegen docs [DOCS_DIR] [SCHEMA_DIR] write the reStructuredText reference (docs/reference/)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -31,11 +31,12 @@ fn main() -> ExitCode {
         }
         Some("docs") => {
             let docs = arg(1, workspace().join("docs"));
-            codegen::load_dir(&arg(2, workspace().join("schema"))).map(|schema| {
-                for (name, text) in codegen::rst::generate(&schema) {
-                    codegen::write_if_changed(&docs.join(&name), &text);
-                }
-                println!("reference written to {}", docs.display());
+            codegen::write_docs(&arg(2, workspace().join("schema")), &docs).map(|pages| {
+                println!(
+                    "reference written: {} pages in {}",
+                    pages.len(),
+                    docs.join(codegen::rst::GENERATED_DIR).display()
+                );
             })
         }
         _ => {

@@ -22,6 +22,17 @@ impl Schema {
         self.structures.iter().find(|s| s.name == name)
     }
 
+    /// Whether a message, structure, table or file value is called `name`.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.table(name).is_some()
+            || self.structure(name).is_some()
+            || self.file_values.iter().any(|v| v.name == name)
+            || self
+                .kinds
+                .iter()
+                .any(|k| k.messages.iter().any(|m| m.name == name))
+    }
+
     pub fn messages(&self, kind: Kind) -> &[Message] {
         self.kinds
             .iter()

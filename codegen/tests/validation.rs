@@ -117,6 +117,29 @@ fn duplicate_name_and_code() {
     );
 }
 
+/// Names become labels of the reference, which Sphinx compares ignoring case.
+#[test]
+fn names_differing_only_in_case() {
+    let server = format!(
+        "{SERVER_OK}{}",
+        r#"
+  - name: Userstatus
+    code: 8
+    status: used
+    request: []
+"#
+    );
+    let errors = errors(&server);
+    assert!(
+        errors.contains(
+            &"schema/server.yaml: Userstatus: the name differs from `UserStatus` (in tables.yaml) \
+              only in case; the reference's labels ignore case"
+                .to_string()
+        ),
+        "{errors:?}"
+    );
+}
+
 #[test]
 fn condition_on_missing_or_later_field() {
     let server = r#"
