@@ -3,14 +3,14 @@
 /// Parses hex digits, ignoring whitespace (so `1e000000 01000000` works).
 pub fn parse(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    let pairs = digits.chunks_exact(2);
+    if !pairs.remainder().is_empty() {
         return Err(format!(
             "odd number of hex digits ({}): every byte takes two",
             digits.len()
         ));
     }
-    digits
-        .chunks(2)
+    pairs
         .enumerate()
         .map(|(i, pair)| match (digit(pair[0]), digit(pair[1])) {
             (Some(hi), Some(lo)) => Ok(hi << 4 | lo),
