@@ -91,7 +91,10 @@ impl Flavor {
 
 /// Every distinct value the suite checks for one message code.
 pub fn values<K: KindEnum>(code: u32) -> Vec<(Flavor, K)> {
-    let mut rng = SplitMix(0x5157_u64 << 32 | u64::from(code) << 8 | K::KIND.len() as u64);
+    let kind_seed = K::KIND
+        .bytes()
+        .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
+    let mut rng = SplitMix(kind_seed << 32 | u64::from(code));
     let mut random = Vec::new();
     for i in 0..RANDOM_VALUES {
         let len = 8usize << (i % 8);
