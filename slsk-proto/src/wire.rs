@@ -321,6 +321,16 @@ pub fn put_array<B: BufMut, T>(w: &mut B, items: &[T], mut element: impl FnMut(&
     }
 }
 
+/// How a table value may be written in serde formats: its schema name, or
+/// its raw wire value.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum TableValue {
+    Name(String),
+    Raw(u64),
+}
+
 #[cfg(feature = "arbitrary")]
 pub use arbitrary_support::*;
 

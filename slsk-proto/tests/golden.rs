@@ -340,3 +340,35 @@ fn bad_frames_are_refused() {
     assert!(ServerResponse::decode_frame(&[1, 0, 0, 0, 1]).is_err());
     assert!(ServerResponse::decode_frame(&[9, 0, 0, 0, 1, 0, 0, 0]).is_err());
 }
+
+#[test]
+fn table_values_in_json_by_name_or_wire_value() {
+    use slsk_proto::tables::{TransferRejectionReason, UserStatus};
+    let json = |v: &str| serde_json::from_str::<ConnectionType>(v).unwrap();
+    assert_eq!(json("\"Peer\""), ConnectionType::Peer);
+    assert_eq!(json("\"P\""), ConnectionType::Peer);
+    assert_eq!(json("\"X\""), ConnectionType::Unknown("X".into()));
+    assert_eq!(
+        serde_json::from_str::<TransferRejectionReason>("\"File not shared.\"").unwrap(),
+        TransferRejectionReason::FileNotShared
+    );
+    assert_eq!(
+        serde_json::from_str::<UserStatus>("2").unwrap(),
+        UserStatus::Online
+    );
+    assert_eq!(
+        serde_json::from_str::<UserStatus>("\"Away\"").unwrap(),
+        UserStatus::Away
+    );
+    assert_eq!(
+        serde_json::from_str::<UserStatus>("7").unwrap(),
+        UserStatus::Unknown(7)
+    );
+    assert!(serde_json::from_str::<UserStatus>("\"Busy\"").is_err());
+    assert!(serde_json::from_str::<UserStatus>("4294967296").is_err());
+    assert_eq!(serde_json::to_string(&UserStatus::Unknown(7)).unwrap(), "7");
+    assert_eq!(
+        serde_json::to_string(&ConnectionType::File).unwrap(),
+        "\"File\""
+    );
+}

@@ -92,7 +92,7 @@ impl<'a> Items<'a> {
                 format!("On the wire: `{}`.", v.value),
             ])
         });
-        let serde = serde_derive();
+
         let (raw_ty, derive, wire_ty, values): (
             TokenStream,
             TokenStream,
@@ -161,6 +161,23 @@ impl<'a> Items<'a> {
             quote!(Self::Unknown(raw) => *raw)
         };
         let count = Literal::usize_unsuffixed(variants.len());
+        let names: Vec<&str> = table.values.iter().map(|v| v.name.as_str()).collect();
+        let deserialize_body = if is_string {
+            quote! {
+                let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self::from_name(&raw).unwrap_or_else(|| Self::from_wire(raw)))
+            }
+        } else {
+            quote! {
+                match <TableValue as serde::Deserialize>::deserialize(deserializer)? {
+                    TableValue::Name(name) => Self::from_name(&name)
+                        .ok_or_else(|| serde::de::Error::custom(format_args!("no value named `{name}` in {}", stringify!(#name)))),
+                    TableValue::Raw(raw) => #raw_ty::try_from(raw)
+                        .map(Self::from_wire)
+                        .map_err(|_| serde::de::Error::custom(format_args!("{raw} does not fit {}", stringify!(#name)))),
+                }
+            }
+        };
         let arbitrary_pick = if is_string {
             quote!(u.choose(&Self::KNOWN)?.clone())
         } else {
@@ -169,11 +186,9 @@ impl<'a> Items<'a> {
         quote! {
             #doc
             #derive
-            #serde
             pub enum #name {
                 #(#variant_docs #variants,)*
                 /// A value this table does not list, kept as it travelled.
-                #[cfg_attr(feature = #SERDE, serde(untagged))]
                 Unknown(#raw_ty),
             }
 
@@ -192,6 +207,41 @@ impl<'a> Items<'a> {
                         #(#to_arms)*
                         #unknown_arm,
                     }
+                }
+
+                /// The schema's name of a listed value (`None` for `Unknown`).
+                pub fn name(&self) -> Option<&'static str> {
+                    match self {
+                        #(Self::#variants => Some(#names),)*
+                        Self::Unknown(_) => None,
+                    }
+                }
+
+                /// The listed value with this schema name.
+                pub fn from_name(name: &str) -> Option<Self> {
+                    match name {
+                        #(#names => Some(Self::#variants),)*
+                        _ => None,
+                    }
+                }
+            }
+
+            /// Listed values by name, others by their raw value.
+            #[cfg(feature = "serde")]
+            impl serde::Serialize for #name {
+                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    match self.name() {
+                        Some(name) => serializer.serialize_str(name),
+                        None => serde::Serialize::serialize(&self.to_wire(), serializer),
+                    }
+                }
+            }
+
+            /// A schema name, or a raw wire value.
+            #[cfg(feature = "serde")]
+            impl<'de> serde::Deserialize<'de> for #name {
+                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    #deserialize_body
                 }
             }
 

@@ -18,7 +18,14 @@ pub fn generate(schema: &Schema) -> Vec<(String, String)> {
     let mut files = Vec::new();
 
     let tables = schema.tables.iter().map(|t| items.table(t));
-    files.push(("tables.rs".to_string(), render(quote!(#(#tables)*))));
+    files.push((
+        "tables.rs".to_string(),
+        render(quote! {
+            #[cfg(feature = "serde")]
+            use crate::wire::TableValue;
+            #(#tables)*
+        }),
+    ));
 
     let structures = schema.structures.iter().map(|s| items.structure(s));
     files.push((
