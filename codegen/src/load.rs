@@ -605,29 +605,51 @@ impl Loader {
             let Some(field) = self.field(file, at, element, &mut scope, in_message) else {
                 continue;
             };
-            let where_ = format!("{at}.{}", field.name);
-            match field.presence {
-                Presence::Optional => seen_optional = true,
-                _ if seen_optional => self.error(
-                    file,
-                    &where_,
-                    "a required field cannot follow an optional one",
-                ),
-                _ => {}
-            }
-            if matches!(field.ty, Type::Rest | Type::U32OrU64) && !is_last {
-                self.error(
-                    file,
-                    &where_,
-                    format!("`{}` must be the last field", field.ty),
-                );
-            }
-            if let Presence::Conditional { flag, .. } = &field.presence {
-                mark_flag(&mut layout.fields, flag);
-            }
-            layout.fields.push(field);
+            self.place_field(
+                file,
+                at,
+                &mut layout.fields,
+                field,
+                &mut seen_optional,
+                is_last,
+            );
         }
         layout
+    }
+
+    /// Appends a checked field to its layout: optional fields must trail, the
+    /// last-only types must be last, and a flag that a field depends on is
+    /// marked as derived.
+    fn place_field(
+        &mut self,
+        file: &str,
+        at: &str,
+        fields: &mut Vec<Field>,
+        field: Field,
+        seen_optional: &mut bool,
+        is_last: bool,
+    ) {
+        let where_ = format!("{at}.{}", field.name);
+        match field.presence {
+            Presence::Optional => *seen_optional = true,
+            _ if *seen_optional => self.error(
+                file,
+                &where_,
+                "a required field cannot follow an optional one",
+            ),
+            _ => {}
+        }
+        if matches!(field.ty, Type::Rest | Type::U32OrU64) && !is_last {
+            self.error(
+                file,
+                &where_,
+                format!("`{}` must be the last field", field.ty),
+            );
+        }
+        if let Presence::Conditional { flag, .. } = &field.presence {
+            mark_flag(fields, flag);
+        }
+        fields.push(field);
     }
 
     /// The fields of one side of a switch: the same rules as a layout, no nested switch.
@@ -643,27 +665,8 @@ impl Loader {
             let Some(field) = self.field(file, at, element, &mut scope, true) else {
                 continue;
             };
-            let where_ = format!("{at}.{}", field.name);
-            match field.presence {
-                Presence::Optional => seen_optional = true,
-                _ if seen_optional => self.error(
-                    file,
-                    &where_,
-                    "a required field cannot follow an optional one",
-                ),
-                _ => {}
-            }
-            if matches!(field.ty, Type::Rest | Type::U32OrU64) && i + 1 != elements.len() {
-                self.error(
-                    file,
-                    &where_,
-                    format!("`{}` must be the last field", field.ty),
-                );
-            }
-            if let Presence::Conditional { flag, .. } = &field.presence {
-                mark_flag(&mut fields, flag);
-            }
-            fields.push(field);
+            let is_last = i + 1 == elements.len();
+            self.place_field(file, at, &mut fields, field, &mut seen_optional, is_last);
         }
         fields
     }

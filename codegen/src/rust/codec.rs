@@ -9,7 +9,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::names::{ident, is_copy, pascal};
-use crate::model::{Case, Field, Layout, Presence, Repr, Schema, Type};
+use crate::model::{Case, Field, Layout, Presence, Repr, Schema, Switch, Type};
 
 /// Where the value being encoded lives.
 #[derive(Clone)]
@@ -199,42 +199,23 @@ impl Codec<'_> {
     }
 
     fn decode_case(&self, enum_name: &Ident, case: &Case) -> TokenStream {
-        let variant = format_ident!("{}", case.variant);
         let (stmts, stored) = self.decode_fields(&case.fields);
-        if stored.is_empty() {
-            quote!({ #(#stmts)* #enum_name::#variant })
-        } else {
-            quote!({ #(#stmts)* #enum_name::#variant { #(#stored),* } })
-        }
+        variant_block(enum_name, case, stmts, stored)
     }
 
     /// The body of `decode`/`decode_body` for a layout.
     ///
     /// `switch_enum` names the enum of the layout's switch, if it has one.
     pub fn decode_body(&self, layout: &Layout, switch_enum: Option<&Ident>) -> TokenStream {
-        let (mut stmts, mut stored) = self.decode_fields(&layout.fields);
-        let Some(switch) = &layout.switch else {
-            let value = if stored.is_empty() {
-                quote!(Self)
-            } else {
-                quote!(Self { #(#stored),* })
-            };
-            return quote!(#(#stmts)* Ok(#value));
-        };
-        let enum_name = switch_enum.expect("switch enum name");
-        let flag = ident(&switch.flag);
-        let when_true = self.decode_case(enum_name, &switch.when_true);
-        let when_false = self.decode_case(enum_name, &switch.when_false);
-        let branch = quote!(if #flag #when_true else #when_false);
-        match &switch.name {
-            None => quote!(#(#stmts)* Ok(#branch)),
-            Some(name) => {
-                let name = ident(name);
-                stmts.push(quote!(let #name = #branch;));
-                stored.push(name);
-                quote!(#(#stmts)* Ok(Self { #(#stored),* }))
-            }
-        }
+        let (stmts, stored) = self.decode_fields(&layout.fields);
+        let branch = layout.switch.as_ref().map(|switch| {
+            let enum_name = switch_enum.expect("switch enum name");
+            let flag = ident(&switch.flag);
+            let when_true = self.decode_case(enum_name, &switch.when_true);
+            let when_false = self.decode_case(enum_name, &switch.when_false);
+            (switch, quote!(if #flag #when_true else #when_false))
+        });
+        finish_layout(stmts, stored, branch)
     }
 
     // ---------------------------------------------------------------- encode
@@ -415,39 +396,23 @@ impl Codec<'_> {
     }
 
     fn arbitrary_case(&self, enum_name: &Ident, case: &Case) -> TokenStream {
-        let variant = format_ident!("{}", case.variant);
         let (stmts, stored) = self.arbitrary_fields(&case.fields);
-        if stored.is_empty() {
-            quote!({ #(#stmts)* #enum_name::#variant })
-        } else {
-            quote!({ #(#stmts)* #enum_name::#variant { #(#stored),* } })
-        }
+        variant_block(enum_name, case, stmts, stored)
     }
 
     /// The body of `Arbitrary::arbitrary` for a layout.
     pub fn arbitrary_body(&self, layout: &Layout, switch_enum: Option<&Ident>) -> TokenStream {
-        let (mut stmts, mut stored) = self.arbitrary_fields(&layout.fields);
-        let Some(switch) = &layout.switch else {
-            let value = if stored.is_empty() {
-                quote!(Self)
-            } else {
-                quote!(Self { #(#stored),* })
-            };
-            return quote!(#(#stmts)* Ok(#value));
-        };
-        let enum_name = switch_enum.expect("switch enum name");
-        let when_true = self.arbitrary_case(enum_name, &switch.when_true);
-        let when_false = self.arbitrary_case(enum_name, &switch.when_false);
-        let branch = quote!(if u.arbitrary()? #when_true else #when_false);
-        match &switch.name {
-            None => quote!(#(#stmts)* Ok(#branch)),
-            Some(name) => {
-                let name = ident(name);
-                stmts.push(quote!(let #name = #branch;));
-                stored.push(name);
-                quote!(#(#stmts)* Ok(Self { #(#stored),* }))
-            }
-        }
+        let (stmts, stored) = self.arbitrary_fields(&layout.fields);
+        let branch = layout.switch.as_ref().map(|switch| {
+            let enum_name = switch_enum.expect("switch enum name");
+            let when_true = self.arbitrary_case(enum_name, &switch.when_true);
+            let when_false = self.arbitrary_case(enum_name, &switch.when_false);
+            (
+                switch,
+                quote!(if u.arbitrary()? #when_true else #when_false),
+            )
+        });
+        finish_layout(stmts, stored, branch)
     }
 
     /// The enum name for a layout's switch.
@@ -465,5 +430,49 @@ impl Codec<'_> {
             .iter()
             .filter(|f| !f.is_flag)
             .all(|f| f.presence == Presence::Always && is_copy(self.schema, &f.ty))
+    }
+}
+
+/// A block that runs `stmts` and builds one variant of a switch's enum.
+fn variant_block(
+    enum_name: &Ident,
+    case: &Case,
+    stmts: Vec<TokenStream>,
+    stored: Vec<Ident>,
+) -> TokenStream {
+    let variant = format_ident!("{}", case.variant);
+    if stored.is_empty() {
+        quote!({ #(#stmts)* #enum_name::#variant })
+    } else {
+        quote!({ #(#stmts)* #enum_name::#variant { #(#stored),* } })
+    }
+}
+
+/// Ends a decode-like body: the statements, then `Ok` of the value built from
+/// the stored fields and, if there is one, the switch's branch expression
+/// (the whole value for a pure switch, else one more stored field).
+fn finish_layout(
+    mut stmts: Vec<TokenStream>,
+    mut stored: Vec<Ident>,
+    branch: Option<(&Switch, TokenStream)>,
+) -> TokenStream {
+    match branch {
+        Some((Switch { name: None, .. }, branch)) => return quote!(#(#stmts)* Ok(#branch)),
+        Some((
+            Switch {
+                name: Some(name), ..
+            },
+            branch,
+        )) => {
+            let name = ident(name);
+            stmts.push(quote!(let #name = #branch;));
+            stored.push(name);
+        }
+        None => {}
+    }
+    if stored.is_empty() {
+        quote!(#(#stmts)* Ok(Self))
+    } else {
+        quote!(#(#stmts)* Ok(Self { #(#stored),* }))
     }
 }
