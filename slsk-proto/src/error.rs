@@ -39,6 +39,9 @@ pub enum DecodeErrorKind {
     },
     /// An array longer than [`Limits::max_array_len`](crate::Limits::max_array_len).
     ArrayOverLimit { count: u32, limit: usize },
+    /// An array nested inside more arrays than
+    /// [`Limits::max_array_depth`](crate::Limits::max_array_depth) allows.
+    ArrayTooDeep { limit: usize },
     /// Parallel arrays (one per structure field) with different counts.
     ParallelMismatch { lengths: Vec<usize> },
     /// Bytes left over after the last field.
@@ -156,6 +159,9 @@ impl fmt::Display for DecodeErrorKind {
             ),
             Self::ArrayOverLimit { count, limit } => {
                 write!(f, "array count {count} is over the limit of {limit}")
+            }
+            Self::ArrayTooDeep { limit } => {
+                write!(f, "array nested deeper than the limit of {limit} arrays")
             }
             Self::ParallelMismatch { lengths } => {
                 write!(f, "parallel arrays have different lengths {lengths:?}")

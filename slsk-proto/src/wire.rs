@@ -11,7 +11,7 @@ pub use std::net::Ipv4Addr;
 pub use bytes::BufMut;
 
 pub use crate::error::{DecodeError, DecodeErrorKind};
-pub use crate::limits::Limits;
+pub use crate::limits::{ConnectionKind, Limits};
 pub use crate::message::{CodeWidth, FramedMessage, Message, MessageInfo};
 
 /// A type with a fixed place in the schema: a structure or a file value.
@@ -80,6 +80,8 @@ pub struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     limits: &'a Limits,
+    /// How many arrays enclose the value being read.
+    depth: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -88,7 +90,22 @@ impl<'a> Reader<'a> {
             data,
             pos: 0,
             limits,
+            depth: 0,
         }
+    }
+
+    /// A reader whose values sit inside `depth` arrays already (for decoding
+    /// the elements of an array one at a time).
+    pub fn at_depth(data: &'a [u8], limits: &'a Limits, depth: usize) -> Self {
+        Self {
+            depth,
+            ..Self::new(data, limits)
+        }
+    }
+
+    /// The limits this reader enforces.
+    pub fn limits(&self) -> &'a Limits {
+        self.limits
     }
 
     /// Offset of the next byte to read.
@@ -224,14 +241,46 @@ impl<'a> Reader<'a> {
     /// A `u32` count, then that many elements of at least `min_size` bytes.
     ///
     /// The count is checked against the bytes that remain (and the array
-    /// limit) before anything is reserved.
+    /// limits) before anything is reserved.
     pub fn array<T>(
         &mut self,
         field: &'static str,
         min_size: usize,
         mut element: impl FnMut(&mut Self) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
+        let count = self.array_count(field, min_size)?;
+        self.depth += 1;
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            match element(self) {
+                Ok(value) => out.push(value),
+                Err(e) => {
+                    self.depth -= 1;
+                    return Err(e.at_index(i).within(field));
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(out)
+    }
+
+    /// Reads an array's `u32` count and checks it against the array limits
+    /// and the bytes that remain, for elements of at least `min_size` bytes.
+    pub fn array_count(
+        &mut self,
+        field: &'static str,
+        min_size: usize,
+    ) -> Result<usize, DecodeError> {
         let count_at = self.pos;
+        if self.depth >= self.limits.max_array_depth {
+            return Err(DecodeError::new(
+                DecodeErrorKind::ArrayTooDeep {
+                    limit: self.limits.max_array_depth,
+                },
+                count_at,
+            )
+            .within(field));
+        }
         let count = self.u32(field)?;
         let remaining = self.remaining();
         if count as usize > self.limits.max_array_len {
@@ -255,11 +304,7 @@ impl<'a> Reader<'a> {
             )
             .within(field));
         }
-        let mut out = Vec::with_capacity(count as usize);
-        for i in 0..count as usize {
-            out.push(element(self).map_err(|e| e.at_index(i).within(field))?);
-        }
-        Ok(out)
+        Ok(count as usize)
     }
 
     /// Fails unless all parallel arrays have the same length.

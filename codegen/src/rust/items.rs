@@ -483,6 +483,12 @@ impl<'a> Items<'a> {
         } else {
             quote!(U32)
         };
+        let connection_kind = match kind {
+            Kind::Server => quote!(Server),
+            Kind::PeerInit => quote!(PeerInit),
+            Kind::Peer => quote!(Peer),
+            Kind::Distributed => quote!(Distributed),
+        };
         let doc = format!(
             " Every {label}, by code; codes the schema does not define decode to `Unknown`."
         );
@@ -532,6 +538,7 @@ impl<'a> Items<'a> {
             }
 
             impl FramedMessage for #name {
+                const KIND: ConnectionKind = ConnectionKind::#connection_kind;
                 const CODE_WIDTH: CodeWidth = CodeWidth::#code_width;
                 const LABEL: &'static str = #label;
 
