@@ -132,7 +132,7 @@ fn inflated_size_is_limited() {
 
 #[test]
 fn inflate_ratio_is_limited() {
-    // One directory of 200,000 identical files compresses far beyond 200x.
+    // One directory of 200,000 identical files compresses over 100x.
     let mut reply = share_list(1, 1);
     let file = reply.directories[0].files[0].clone();
     reply.directories[0].files = vec![file; 200_000];
@@ -140,16 +140,21 @@ fn inflate_ratio_is_limited() {
     let mut body = Vec::new();
     reply.encode_body(&mut body);
     assert!(
-        body.len() / payload.len() > 200,
+        body.len() / payload.len() > 100,
         "{}",
         body.len() / payload.len()
     );
 
-    let e = PeerSharesReply::decode_payload(&payload, &Limits::DEFAULT).unwrap_err();
+    let strict = Limits {
+        max_inflate_ratio: 100,
+        ..Limits::DEFAULT
+    };
+    let e = PeerSharesReply::decode_payload(&payload, &strict).unwrap_err();
     assert!(
         matches!(e.kind(), DecodeErrorKind::InflatedTooLarge { .. }),
         "{e}"
     );
+    assert!(PeerSharesReply::decode_streaming(&payload, &strict, |_, _| {}).is_err());
     let trusting = Limits {
         max_inflate_ratio: usize::MAX,
         ..Limits::DEFAULT

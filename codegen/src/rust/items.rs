@@ -364,6 +364,8 @@ impl<'a> Items<'a> {
             impl Wire for #name {
                 const MIN_SIZE: usize = #min;
 
+                // Inlined into the array loops of the structures that hold it.
+                #[inline]
                 fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
                     #decode
                 }
