@@ -19,17 +19,21 @@ use flate2::{Compression, Decompress, FlushDecompress, write::ZlibEncoder};
 use slsk_proto::distributed::DistributedMessage;
 use slsk_proto::peer::{PeerMessage, PeerSearchReply, PeerSharesReply};
 use slsk_proto::server::ServerResponse;
+use slsk_proto::stream::BodyStream;
+use slsk_proto::structures::DirectoryData;
 use slsk_proto::wire::Reader;
-use slsk_proto::{FrameReader, FramedMessage, Limits, Message};
+use slsk_proto::{FrameReader, FramedMessage, Limits, Message, Wire};
 use slsk_testkit::data;
 
-/// Per-iteration times of every benchmark, as criterion ran them.
-static TIMES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
+/// Per-iteration times of every benchmark, as criterion ran them, with
+/// what one iteration processes.
+static TIMES: Mutex<BTreeMap<String, (Throughput, Vec<f64>)>> = Mutex::new(BTreeMap::new());
 
 /// A criterion group that also records each benchmark's times for the
 /// ratio table.
 struct Group<'a> {
     name: String,
+    throughput: Throughput,
     inner: BenchmarkGroup<'a, WallTime>,
 }
 
@@ -41,9 +45,10 @@ impl<'a> Group<'a> {
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3))
-            .throughput(throughput);
+            .throughput(throughput.clone());
         Self {
             name: name.to_string(),
+            throughput,
             inner,
         }
     }
@@ -52,6 +57,7 @@ impl<'a> Group<'a> {
     /// freeing a decoded message is not counted as decoding it.
     fn bench<T>(&mut self, id: &str, mut f: impl FnMut() -> T) {
         let key = format!("{}/{id}", self.name);
+        let throughput = self.throughput.clone();
         self.inner.bench_function(id, |b| {
             b.iter_custom(|iters| {
                 let mut elapsed = Duration::ZERO;
@@ -65,7 +71,8 @@ impl<'a> Group<'a> {
                     .lock()
                     .unwrap()
                     .entry(key.clone())
-                    .or_default()
+                    .or_insert_with(|| (throughput.clone(), Vec::new()))
+                    .1
                     .push(elapsed.as_secs_f64() / iters as f64);
                 elapsed
             })
@@ -80,9 +87,27 @@ impl<'a> Group<'a> {
 /// The median time per iteration of `key`, in seconds, if it was measured
 /// (a filter on the command line may leave it out).
 fn median(key: &str) -> Option<f64> {
-    let mut t = TIMES.lock().unwrap().get(key)?.clone();
+    let mut t = TIMES.lock().unwrap().get(key)?.1.clone();
     t.sort_by(f64::total_cmp);
     Some(t[t.len() / 2])
+}
+
+/// `seconds` per iteration as a rate: MB/s (10^6 bytes) or messages/s.
+fn rate(key: &str, seconds: f64) -> String {
+    match TIMES.lock().unwrap()[key].0 {
+        Throughput::Bytes(n) => format!("{:.0} MB/s", n as f64 / seconds / 1e6),
+        Throughput::Elements(n) => format!("{:.2} M msg/s", n as f64 / seconds / 1e6),
+        _ => String::new(),
+    }
+}
+
+/// A time with a unit that suits it.
+fn time(seconds: f64) -> String {
+    if seconds >= 1e-3 {
+        format!("{:.2} ms", seconds * 1e3)
+    } else {
+        format!("{:.1} us", seconds * 1e6)
+    }
 }
 
 // ------------------------------------------------------------- references
@@ -144,6 +169,14 @@ fn shares(c: &mut Criterion) {
     );
     let mut copy = vec![0u8; body.len()];
     let limits = Limits::DEFAULT;
+    let mut stream = BodyStream::new(&payload, &limits);
+    stream
+        .each("directories", DirectoryData::decode, drop)
+        .unwrap();
+    println!(
+        "PeerSharesReply::decode_streaming inflates through a window of at most {} bytes",
+        stream.peak_window()
+    );
 
     let mut g = Group::new(c, "shares_decode", Throughput::Bytes(body.len() as u64));
     g.bench("inflate_only", || {
@@ -271,10 +304,13 @@ fn report() {
             Some(max) => format!("target <= {max}: MISSED"),
             None => String::new(),
         };
+        let reference_name = reference.rsplit('/').next().unwrap_or(reference);
         println!(
-            "{what:<44} {:>9.2} ms  {reference:<36} {:>9.2} ms  ratio {ratio:>6.2}  {verdict}",
-            t * 1e3,
-            r * 1e3
+            "{what:<36} {:>9} {:>13} | {reference_name:<14} {:>9} {:>13} | x{ratio:<5.2} {verdict}",
+            time(t),
+            rate(key, t),
+            time(r),
+            rate(reference, r),
         );
     };
     println!("\nRatios against references measured in this run (median time per iteration):");
@@ -344,9 +380,6 @@ fn report() {
         "distributed_search_1m/memcpy",
         None,
     );
-    if let Some(t) = median("distributed_search_1m/decode_stream") {
-        println!("1M distributed searches: {:.0} messages/s decoded", 1e6 / t);
-    }
 }
 
 fn main() {
