@@ -4,7 +4,7 @@ use std::io;
 use std::marker::PhantomData;
 
 use bytes::BytesMut;
-use slsk_proto::{DecodeError, FramedMessage, Limits, frame_len};
+use slsk_proto::{DecodeError, FramedMessage, Limits, frame_len, split_frame};
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Frames and parses the messages of one connection kind and direction, e.g.
@@ -40,26 +40,19 @@ impl<M: FramedMessage> Decoder for MessageCodec<M> {
     type Error = io::Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<Self::Item>> {
-        let Some(len) = frame_len(src) else {
-            return Ok(None);
-        };
-        if len > self.limits.max_frame_size {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{}: frame of {len} bytes is over the limit of {}",
-                    M::LABEL,
-                    self.limits.max_frame_size
-                ),
-            ));
+        // The size limit is checked from the length field alone, before the
+        // frame is buffered.
+        let frame = split_frame::<M>(src, &self.limits)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        match frame {
+            Some(frame) => Ok(Some(M::decode_frame_with(&frame, &self.limits))),
+            None => {
+                if let Some(len) = frame_len(src) {
+                    src.reserve(len.saturating_sub(src.len()));
+                }
+                Ok(None)
+            }
         }
-        if src.len() < len {
-            // Reserve for the whole frame once its size is known and allowed.
-            src.reserve(len - src.len());
-            return Ok(None);
-        }
-        let frame = src.split_to(len);
-        Ok(Some(M::decode_frame_with(&frame, &self.limits)))
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use slsk_net::MessageCodec;
 use slsk_proto::server::{GetUserStatusRequest, ServerRequest};
-use slsk_proto::{DecodeErrorKind, FramedMessage, Limits};
+use slsk_proto::{DecodeErrorKind, FrameLimits, FramedMessage, Limits};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -98,7 +98,10 @@ async fn a_bad_payload_is_an_item_and_the_stream_goes_on() {
 async fn an_oversized_frame_ends_the_stream_before_buffering_it() {
     let (client, server) = pair().await;
     let limits = Limits {
-        max_frame_size: 1024,
+        max_frame_size: FrameLimits {
+            server: 1024,
+            ..FrameLimits::DEFAULT
+        },
         ..Limits::DEFAULT
     };
     let mut read = FramedRead::new(server, MessageCodec::<ServerRequest>::new(limits));

@@ -9,8 +9,13 @@ use std::fmt;
 /// start of the payload when decoding a payload, and from the start of the
 /// inflated payload when the failure is inside a compressed body
 /// ([`DecodeError::in_inflated`]).
+///
+/// Boxed, so that the `Result`s of the hot decoding paths stay two words.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DecodeError(Box<Details>);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
+struct Details {
     message: Option<&'static str>,
     /// Innermost segment first while the error unwinds.
     path: Vec<PathSegment>,
@@ -39,6 +44,9 @@ pub enum DecodeErrorKind {
     },
     /// An array longer than [`Limits::max_array_len`](crate::Limits::max_array_len).
     ArrayOverLimit { count: u32, limit: usize },
+    /// An array nested inside more arrays than
+    /// [`Limits::max_array_depth`](crate::Limits::max_array_depth) allows.
+    ArrayTooDeep { limit: usize },
     /// Parallel arrays (one per structure field) with different counts.
     ParallelMismatch { lengths: Vec<usize> },
     /// Bytes left over after the last field.
@@ -54,25 +62,26 @@ pub enum DecodeErrorKind {
 }
 
 impl DecodeError {
+    #[cold]
     pub fn new(kind: DecodeErrorKind, offset: usize) -> Self {
-        Self {
+        Self(Box::new(Details {
             message: None,
             path: Vec::new(),
             offset,
             in_inflated: false,
             kind,
-        }
+        }))
     }
 
     /// The schema name of the message being decoded, if known.
     pub fn message(&self) -> Option<&'static str> {
-        self.message
+        self.0.message
     }
 
     /// The path of the field, such as `directories[3].files[0].filename`.
     pub fn field(&self) -> String {
         let mut out = String::new();
-        for segment in self.path.iter().rev() {
+        for segment in self.0.path.iter().rev() {
             match segment {
                 PathSegment::Field(name) => {
                     if !out.is_empty() {
@@ -92,49 +101,49 @@ impl DecodeError {
 
     /// The byte offset where the failure was found.
     pub fn offset(&self) -> usize {
-        self.offset
+        self.0.offset
     }
 
     /// True when [`offset`](Self::offset) counts within an inflated body.
     pub fn in_inflated(&self) -> bool {
-        self.in_inflated
+        self.0.in_inflated
     }
 
     pub fn kind(&self) -> &DecodeErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// Adds an enclosing field to the path (used while unwinding).
     pub fn within(mut self, field: &'static str) -> Self {
         if !field.is_empty() {
-            self.path.push(PathSegment::Field(field));
+            self.0.path.push(PathSegment::Field(field));
         }
         self
     }
 
     /// Adds an enclosing array index to the path (used while unwinding).
     pub fn at_index(mut self, index: usize) -> Self {
-        self.path.push(PathSegment::Index(index));
+        self.0.path.push(PathSegment::Index(index));
         self
     }
 
     /// Names the message, unless an inner decoder already did.
     pub fn in_message(mut self, name: &'static str) -> Self {
-        self.message.get_or_insert(name);
+        self.0.message.get_or_insert(name);
         self
     }
 
     /// Marks the offset as counting within an inflated body.
     pub fn inflated(mut self) -> Self {
-        self.in_inflated = true;
+        self.0.in_inflated = true;
         self
     }
 
     /// Moves the offset by `by` bytes (a payload error seen from its frame).
     /// Offsets within an inflated body stay as they are.
     pub fn shifted(mut self, by: usize) -> Self {
-        if !self.in_inflated {
-            self.offset += by;
+        if !self.0.in_inflated {
+            self.0.offset += by;
         }
         self
     }
@@ -156,6 +165,9 @@ impl fmt::Display for DecodeErrorKind {
             ),
             Self::ArrayOverLimit { count, limit } => {
                 write!(f, "array count {count} is over the limit of {limit}")
+            }
+            Self::ArrayTooDeep { limit } => {
+                write!(f, "array nested deeper than the limit of {limit} arrays")
             }
             Self::ParallelMismatch { lengths } => {
                 write!(f, "parallel arrays have different lengths {lengths:?}")
@@ -180,17 +192,29 @@ impl fmt::Display for DecodeErrorKind {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message.unwrap_or("message"))?;
+        f.write_str(self.0.message.unwrap_or("message"))?;
         let field = self.field();
         if !field.is_empty() {
             write!(f, ", field `{field}`")?;
         }
-        let inflated = if self.in_inflated {
+        let inflated = if self.0.in_inflated {
             " of the inflated body"
         } else {
             ""
         };
-        write!(f, ", at byte {}{inflated}: {}", self.offset, self.kind)
+        write!(f, ", at byte {}{inflated}: {}", self.0.offset, self.0.kind)
+    }
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("message", &self.0.message)
+            .field("field", &self.field())
+            .field("offset", &self.0.offset)
+            .field("in_inflated", &self.0.in_inflated)
+            .field("kind", &self.0.kind)
+            .finish()
     }
 }
 

@@ -26,14 +26,17 @@
 pub mod compress;
 mod embedded;
 mod error;
+mod frame;
 mod limits;
 mod login;
 mod message;
 pub mod obfuscation;
+pub mod stream;
 pub mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind};
-pub use limits::Limits;
+pub use frame::{FrameReader, split_frame};
+pub use limits::{ConnectionKind, FrameLimits, Limits};
 pub use login::{login_hash, password_hash};
 pub use message::{CodeWidth, FramedMessage, Message, MessageInfo, frame_len};
 pub use wire::{U32OrU64, Wire};

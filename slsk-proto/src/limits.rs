@@ -1,19 +1,86 @@
 //! How much a decoder will accept from the network.
 
+/// The four framed connection kinds. Each has its own frame size limit:
+/// server and peer-init frames are small, peer frames carry whole share lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionKind {
+    Server,
+    PeerInit,
+    Peer,
+    Distributed,
+}
+
+/// The largest frame (length field included) accepted on each connection kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// Server messages, both directions: room lists and large rooms are the
+    /// biggest, well under a megabyte in practice.
+    pub server: usize,
+    /// The first message on a peer connection: a username, a type and a token.
+    pub peer_init: usize,
+    /// Peer messages: share lists of hundreds of thousands of files.
+    pub peer: usize,
+    /// Distributed messages: search requests and branch information.
+    pub distributed: usize,
+}
+
+impl FrameLimits {
+    pub const DEFAULT: Self = Self {
+        server: 16 << 20,
+        peer_init: 64 << 10,
+        peer: 64 << 20,
+        distributed: 1 << 20,
+    };
+
+    /// The limit for `kind`.
+    pub fn get(&self, kind: ConnectionKind) -> usize {
+        match kind {
+            ConnectionKind::Server => self.server,
+            ConnectionKind::PeerInit => self.peer_init,
+            ConnectionKind::Peer => self.peer,
+            ConnectionKind::Distributed => self.distributed,
+        }
+    }
+}
+
+impl Default for FrameLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// Bounds on what one decode may read or allocate. The defaults are safe for
 /// a client talking to strangers; raise them for trusted input.
+///
+/// ```
+/// use slsk_proto::{FrameLimits, Limits};
+///
+/// // Accept share lists of up to 128 MiB compressed, 1 GiB inflated.
+/// let limits = Limits {
+///     max_frame_size: FrameLimits { peer: 128 << 20, ..FrameLimits::DEFAULT },
+///     max_inflated_size: 1 << 30,
+///     ..Limits::DEFAULT
+/// };
+/// # let _ = limits;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// The largest frame (length field included) accepted.
-    pub max_frame_size: usize,
+    /// The largest frame (length field included) accepted, per connection kind.
+    pub max_frame_size: FrameLimits,
     /// The most bytes a compressed body may inflate to. Checked while
     /// inflating, so a zlib bomb is refused as soon as it crosses the limit.
     pub max_inflated_size: usize,
-    /// The most a compressed body may grow, as inflated size over compressed
-    /// size. Enforced once the inflated size passes [`Self::RATIO_FLOOR`].
+    /// The most a compressed body may grow, as inflated size over the
+    /// compressed bytes consumed so far. Checked while inflating, once the
+    /// inflated size passes [`Self::RATIO_FLOOR`].
     pub max_inflate_ratio: usize,
     /// The most elements any one array may declare.
     pub max_array_len: usize,
+    /// The most arrays a value may sit inside, counting its own: in a share
+    /// list an attribute is at depth 3 (`directories[i].files[j].attributes[k]`).
+    /// The schema has no recursive types, so its deepest nesting is fixed;
+    /// this bounds hand-written decoders and any future schema alike.
+    pub max_array_depth: usize,
 }
 
 impl Limits {
@@ -22,10 +89,11 @@ impl Limits {
     pub const RATIO_FLOOR: usize = 1 << 20;
 
     pub const DEFAULT: Self = Self {
-        max_frame_size: 64 << 20,
+        max_frame_size: FrameLimits::DEFAULT,
         max_inflated_size: 256 << 20,
         max_inflate_ratio: 200,
         max_array_len: 4_000_000,
+        max_array_depth: 8,
     };
 
     /// Like [`Self::DEFAULT`] but with no array length limit beyond what the

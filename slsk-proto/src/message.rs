@@ -9,7 +9,7 @@ use bytes::BufMut;
 
 use crate::compress::{deflate_into, inflate};
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::limits::Limits;
+use crate::limits::{ConnectionKind, Limits};
 use crate::tables::MessageStatus;
 use crate::wire::Reader;
 
@@ -100,6 +100,8 @@ pub struct MessageInfo {
 /// `ServerRequest`, `ServerResponse`, `PeerInitMessage`, `PeerMessage` and
 /// `DistributedMessage`.
 pub trait FramedMessage: Sized {
+    /// The connection kind these messages travel on (for its frame limit).
+    const KIND: ConnectionKind;
     const CODE_WIDTH: CodeWidth;
     /// What the enum carries, e.g. "server request".
     const LABEL: &'static str;
@@ -146,16 +148,7 @@ pub trait FramedMessage: Sized {
         let bad = |reason: String| {
             DecodeError::new(DecodeErrorKind::BadFrame { reason }, 0).in_message(Self::LABEL)
         };
-        if frame.len() > limits.max_frame_size {
-            return Err(DecodeError::new(
-                DecodeErrorKind::FrameTooLarge {
-                    size: frame.len(),
-                    limit: limits.max_frame_size,
-                },
-                0,
-            )
-            .in_message(Self::LABEL));
-        }
+        check_frame_size::<Self>(frame.len(), limits)?;
         let Some(&[a, b, c, d]) = frame.first_chunk::<4>() else {
             return Err(bad(format!(
                 "{} byte(s) cannot hold a length field",
@@ -181,6 +174,22 @@ pub trait FramedMessage: Sized {
         };
         Self::decode_payload(code, &frame[header..], limits).map_err(|e| e.shifted(header))
     }
+}
+
+/// Fails if a frame of `size` bytes (length field included) is over the
+/// limit for `M`'s connection kind.
+pub(crate) fn check_frame_size<M: FramedMessage>(
+    size: usize,
+    limits: &Limits,
+) -> Result<(), DecodeError> {
+    let limit = limits.max_frame_size.get(M::KIND);
+    if size > limit {
+        return Err(
+            DecodeError::new(DecodeErrorKind::FrameTooLarge { size, limit }, 0)
+                .in_message(M::LABEL),
+        );
+    }
+    Ok(())
 }
 
 /// The size of the complete frame that starts `buf` (length field included),

@@ -11,7 +11,7 @@ pub use std::net::Ipv4Addr;
 pub use bytes::BufMut;
 
 pub use crate::error::{DecodeError, DecodeErrorKind};
-pub use crate::limits::Limits;
+pub use crate::limits::{ConnectionKind, Limits};
 pub use crate::message::{CodeWidth, FramedMessage, Message, MessageInfo};
 
 /// A type with a fixed place in the schema: a structure or a file value.
@@ -80,6 +80,8 @@ pub struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     limits: &'a Limits,
+    /// How many arrays enclose the value being read.
+    depth: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -88,18 +90,36 @@ impl<'a> Reader<'a> {
             data,
             pos: 0,
             limits,
+            depth: 0,
         }
     }
 
+    /// A reader whose values sit inside `depth` arrays already (for decoding
+    /// the elements of an array one at a time).
+    pub fn at_depth(data: &'a [u8], limits: &'a Limits, depth: usize) -> Self {
+        Self {
+            depth,
+            ..Self::new(data, limits)
+        }
+    }
+
+    /// The limits this reader enforces.
+    pub fn limits(&self) -> &'a Limits {
+        self.limits
+    }
+
     /// Offset of the next byte to read.
+    #[inline]
     pub fn offset(&self) -> usize {
         self.pos
     }
 
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }
 
+    #[inline]
     pub fn has_remaining(&self) -> bool {
         self.pos < self.data.len()
     }
@@ -115,6 +135,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
         let remaining = self.remaining();
         if n > remaining {
@@ -132,6 +153,7 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    #[inline]
     fn array_of<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
         let bytes = self.take(N, field)?;
         let mut out = [0u8; N];
@@ -139,50 +161,60 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    #[inline]
     pub fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
         Ok(self.take(1, field)?[0])
     }
 
+    #[inline]
     pub fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
         self.array_of(field).map(u16::from_le_bytes)
     }
 
+    #[inline]
     pub fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         self.array_of(field).map(u32::from_le_bytes)
     }
 
+    #[inline]
     pub fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         self.array_of(field).map(u64::from_le_bytes)
     }
 
+    #[inline]
     pub fn i32(&mut self, field: &'static str) -> Result<i32, DecodeError> {
         self.array_of(field).map(i32::from_le_bytes)
     }
 
     /// One byte; any non-zero value reads as true.
+    #[inline]
     pub fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
         Ok(self.u8(field)? != 0)
     }
 
     /// A length-prefixed string: UTF-8, or latin-1 when it is not valid UTF-8.
+    #[inline]
     pub fn string(&mut self, field: &'static str) -> Result<String, DecodeError> {
         let len = self.u32(field)? as usize;
         self.take(len, field).map(decode_text)
     }
 
     /// Length-prefixed bytes.
+    #[inline]
     pub fn bytes(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
         let len = self.u32(field)? as usize;
         self.take(len, field).map(<[u8]>::to_vec)
     }
 
     /// An IPv4 address: a little-endian `u32` of its numeric value.
+    #[inline]
     pub fn ip(&mut self, field: &'static str) -> Result<Ipv4Addr, DecodeError> {
         self.u32(field).map(Ipv4Addr::from)
     }
 
     /// A `u64` file size; old clients send sizes over 2 GiB as a `u32`
     /// followed by `FF FF FF FF`, so a high half of all ones reads as the low half.
+    #[inline]
     pub fn file_size(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         let raw = self.u64(field)?;
         Ok(if raw >> 32 == 0xFFFF_FFFF {
@@ -193,6 +225,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `u64` when exactly 8 bytes remain, else a `u32`.
+    #[inline]
     pub fn u32_or_u64(&mut self, field: &'static str) -> Result<U32OrU64, DecodeError> {
         if self.remaining() == 8 {
             self.u64(field).map(U32OrU64::Wide)
@@ -202,17 +235,20 @@ impl<'a> Reader<'a> {
     }
 
     /// Exactly `N` bytes.
+    #[inline]
     pub fn raw<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
         self.array_of(field)
     }
 
     /// Every byte left.
+    #[inline]
     pub fn rest(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
         let n = self.remaining();
         self.take(n, field).map(<[u8]>::to_vec)
     }
 
     /// A value of a structure; errors inside it get `field` in their path.
+    #[inline]
     pub fn nested<T>(
         &mut self,
         field: &'static str,
@@ -224,14 +260,48 @@ impl<'a> Reader<'a> {
     /// A `u32` count, then that many elements of at least `min_size` bytes.
     ///
     /// The count is checked against the bytes that remain (and the array
-    /// limit) before anything is reserved.
+    /// limits) before anything is reserved.
+    #[inline]
     pub fn array<T>(
         &mut self,
         field: &'static str,
         min_size: usize,
         mut element: impl FnMut(&mut Self) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
+        let count = self.array_count(field, min_size)?;
+        self.depth += 1;
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            match element(self) {
+                Ok(value) => out.push(value),
+                Err(e) => {
+                    self.depth -= 1;
+                    return Err(e.at_index(i).within(field));
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(out)
+    }
+
+    /// Reads an array's `u32` count and checks it against the array limits
+    /// and the bytes that remain, for elements of at least `min_size` bytes.
+    #[inline]
+    pub fn array_count(
+        &mut self,
+        field: &'static str,
+        min_size: usize,
+    ) -> Result<usize, DecodeError> {
         let count_at = self.pos;
+        if self.depth >= self.limits.max_array_depth {
+            return Err(DecodeError::new(
+                DecodeErrorKind::ArrayTooDeep {
+                    limit: self.limits.max_array_depth,
+                },
+                count_at,
+            )
+            .within(field));
+        }
         let count = self.u32(field)?;
         let remaining = self.remaining();
         if count as usize > self.limits.max_array_len {
@@ -255,11 +325,7 @@ impl<'a> Reader<'a> {
             )
             .within(field));
         }
-        let mut out = Vec::with_capacity(count as usize);
-        for i in 0..count as usize {
-            out.push(element(self).map_err(|e| e.at_index(i).within(field))?);
-        }
-        Ok(out)
+        Ok(count as usize)
     }
 
     /// Fails unless all parallel arrays have the same length.
@@ -279,6 +345,7 @@ impl<'a> Reader<'a> {
 
 /// UTF-8 if valid, else latin-1 (every byte is one character), so decoding
 /// text never fails.
+#[inline]
 pub fn decode_text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_owned(),

@@ -414,6 +414,8 @@ impl<'a> Items<'a> {
             impl Wire for #name {
                 const MIN_SIZE: usize = #min;
 
+                // Inlined into the array loops of the structures that hold it.
+                #[inline]
                 fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
                     #decode
                 }
@@ -533,6 +535,12 @@ impl<'a> Items<'a> {
         } else {
             quote!(U32)
         };
+        let connection_kind = match kind {
+            Kind::Server => quote!(Server),
+            Kind::PeerInit => quote!(PeerInit),
+            Kind::Peer => quote!(Peer),
+            Kind::Distributed => quote!(Distributed),
+        };
         let doc = format!(
             " Every {label}, by code; codes the schema does not define decode to `Unknown`."
         );
@@ -582,6 +590,7 @@ impl<'a> Items<'a> {
             }
 
             impl FramedMessage for #name {
+                const KIND: ConnectionKind = ConnectionKind::#connection_kind;
                 const CODE_WIDTH: CodeWidth = CodeWidth::#code_width;
                 const LABEL: &'static str = #label;
 

@@ -128,7 +128,7 @@ fn check_kind<K: KindEnum>(
     failures: &mut Vec<String>,
 ) {
     for info in K::messages() {
-        if !report.aioslsk_defines(K::KIND, info.code) {
+        if !report.aioslsk_defines(K::KIND_NAME, info.code) {
             continue;
         }
         let mut tally = Tally::default();
@@ -143,7 +143,7 @@ fn check_kind<K: KindEnum>(
                 failures,
             );
         }
-        report.record(K::KIND, info.code, tally);
+        report.record(K::KIND_NAME, info.code, tally);
     }
 }
 
@@ -159,7 +159,7 @@ fn check_value<K: KindEnum>(
     let frame = value.to_frame();
     let reply = helper.ask(&json!({
         "op": "check",
-        "kind": K::KIND,
+        "kind": K::KIND_NAME,
         "code": value.code(),
         "ours": inner_json(value),
         "frame": hex(&frame),
@@ -180,7 +180,7 @@ fn check_value<K: KindEnum>(
         .collect();
 
     tally.values += 1;
-    let label = || shorten(format!("{} {}: {value:?}", K::KIND, value.code()));
+    let label = || shorten(format!("{} {}: {value:?}", K::KIND_NAME, value.code()));
     for (direction, problem) in [
         (report::OURS_TO_AIOSLSK, &ours_to_aioslsk),
         (report::AIOSLSK_TO_OURS, &aioslsk_to_ours),
@@ -257,7 +257,7 @@ fn unhex(text: &str) -> Vec<u8> {
 pub fn our_messages() -> BTreeMap<&'static str, Vec<(u32, &'static str)>> {
     fn of<K: KindEnum>() -> (&'static str, Vec<(u32, &'static str)>) {
         (
-            K::KIND,
+            K::KIND_NAME,
             K::messages().iter().map(|m| (m.code, m.name)).collect(),
         )
     }

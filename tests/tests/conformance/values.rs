@@ -15,7 +15,7 @@ pub trait KindEnum:
     FramedMessage + Serialize + DeserializeOwned + PartialEq + Clone + std::fmt::Debug
 {
     /// The kind's name, as the `slsk` tool spells it.
-    const KIND: &'static str;
+    const KIND_NAME: &'static str;
     fn messages() -> &'static [MessageInfo];
     fn with_code(code: u32, u: &mut Unstructured<'_>) -> arbitrary::Result<Self>;
 }
@@ -23,7 +23,7 @@ pub trait KindEnum:
 macro_rules! kind_enum {
     ($ty:ty, $name:literal) => {
         impl KindEnum for $ty {
-            const KIND: &'static str = $name;
+            const KIND_NAME: &'static str = $name;
             fn messages() -> &'static [MessageInfo] {
                 <$ty>::MESSAGES
             }
@@ -91,7 +91,7 @@ impl Flavor {
 
 /// Every distinct value the suite checks for one message code.
 pub fn values<K: KindEnum>(code: u32) -> Vec<(Flavor, K)> {
-    let kind_seed = K::KIND
+    let kind_seed = K::KIND_NAME
         .bytes()
         .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
     let mut rng = SplitMix(kind_seed << 32 | u64::from(code));
