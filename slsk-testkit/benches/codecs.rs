@@ -2,11 +2,12 @@
 //! measured in the same run: the zlib backend alone on the same bytes, and a
 //! plain copy of the same size.
 //!
-//! Run with `cargo bench -p slsk-testkit` (see docs/performance.md). After
-//! criterion's own report, a table gives each measurement as a ratio to its
-//! reference, and checks the targets of the share list.
+//! Run with `cargo bench -p slsk-testkit` (see docs/performance.md).
+//! Criterion reports each benchmark with its throughput; then a table gives
+//! each measurement as a ratio to its reference, from runs of the two that
+//! alternate (so that load from other processes falls on both alike), and
+//! checks the targets of the share list.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::io::Write;
 use std::sync::Mutex;
@@ -25,15 +26,10 @@ use slsk_proto::wire::Reader;
 use slsk_proto::{FrameReader, FramedMessage, Limits, Message, Wire};
 use slsk_testkit::data;
 
-/// Per-iteration times of every benchmark, as criterion ran them, with
-/// what one iteration processes.
-static TIMES: Mutex<BTreeMap<String, (Throughput, Vec<f64>)>> = Mutex::new(BTreeMap::new());
-
-/// A criterion group that also records each benchmark's times for the
-/// ratio table.
+/// A criterion group whose benchmarks time only the closure: what it
+/// returns is dropped after the clock stops, so freeing a decoded message
+/// is not counted as decoding it.
 struct Group<'a> {
-    name: String,
-    throughput: Throughput,
     inner: BenchmarkGroup<'a, WallTime>,
 }
 
@@ -45,19 +41,11 @@ impl<'a> Group<'a> {
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3))
-            .throughput(throughput.clone());
-        Self {
-            name: name.to_string(),
-            throughput,
-            inner,
-        }
+            .throughput(throughput);
+        Self { inner }
     }
 
-    /// Times `f` alone: what it returns is dropped after the clock stops, so
-    /// freeing a decoded message is not counted as decoding it.
     fn bench<T>(&mut self, id: &str, mut f: impl FnMut() -> T) {
-        let key = format!("{}/{id}", self.name);
-        let throughput = self.throughput.clone();
         self.inner.bench_function(id, |b| {
             b.iter_custom(|iters| {
                 let mut elapsed = Duration::ZERO;
@@ -67,13 +55,6 @@ impl<'a> Group<'a> {
                     elapsed += start.elapsed();
                     drop(value);
                 }
-                TIMES
-                    .lock()
-                    .unwrap()
-                    .entry(key.clone())
-                    .or_insert_with(|| (throughput.clone(), Vec::new()))
-                    .1
-                    .push(elapsed.as_secs_f64() / iters as f64);
                 elapsed
             })
         });
@@ -84,19 +65,78 @@ impl<'a> Group<'a> {
     }
 }
 
-/// The median time per iteration of `key`, in seconds, if it was measured
-/// (a filter on the command line may leave it out).
-fn median(key: &str) -> Option<f64> {
-    let mut t = TIMES.lock().unwrap().get(key)?.1.clone();
-    t.sort_by(f64::total_cmp);
-    Some(t[t.len() / 2])
+// ------------------------------------------------------------- ratios
+
+/// One line of the ratio table.
+struct Row {
+    what: &'static str,
+    amount: Throughput,
+    subject: f64,
+    reference_name: &'static str,
+    reference: f64,
+    ratio: f64,
+    target: Option<f64>,
+}
+
+static ROWS: Mutex<Vec<Row>> = Mutex::new(Vec::new());
+
+/// Seconds for one call of `f`, over a batch long enough to time well;
+/// the results are dropped after the clock stops.
+fn time_batch<T>(f: &mut impl FnMut() -> T, batch: usize) -> f64 {
+    let mut results = Vec::with_capacity(batch);
+    let start = Instant::now();
+    for _ in 0..batch {
+        results.push(black_box(f()));
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    drop(results);
+    elapsed / batch as f64
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Times `subject` and `reference` alternately, `rounds` times each, and
+/// records the medians and the median of the per-round ratios.
+#[allow(clippy::too_many_arguments)]
+fn ratio<A, B>(
+    what: &'static str,
+    amount: Throughput,
+    target: Option<f64>,
+    rounds: usize,
+    mut subject: impl FnMut() -> A,
+    reference_name: &'static str,
+    mut reference: impl FnMut() -> B,
+) {
+    let batch_for = |once: f64| ((2e-3 / once).ceil() as usize).clamp(1, 10_000);
+    let batch_s = batch_for(time_batch(&mut subject, 1));
+    let batch_r = batch_for(time_batch(&mut reference, 1));
+    let (mut s, mut r, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let ts = time_batch(&mut subject, batch_s);
+        let tr = time_batch(&mut reference, batch_r);
+        s.push(ts);
+        r.push(tr);
+        ratios.push(ts / tr);
+    }
+    ROWS.lock().unwrap().push(Row {
+        what,
+        amount,
+        subject: median(s),
+        reference_name,
+        reference: median(r),
+        ratio: median(ratios),
+        target,
+    });
 }
 
 /// `seconds` per iteration as a rate: MB/s (10^6 bytes) or messages/s.
-fn rate(key: &str, seconds: f64) -> String {
-    match TIMES.lock().unwrap()[key].0 {
-        Throughput::Bytes(n) => format!("{:.0} MB/s", n as f64 / seconds / 1e6),
-        Throughput::Elements(n) => format!("{:.2} M msg/s", n as f64 / seconds / 1e6),
+fn rate(amount: &Throughput, seconds: f64) -> String {
+    match amount {
+        Throughput::Bytes(n) => format!("{:.0} MB/s", *n as f64 / seconds / 1e6),
+        Throughput::Elements(n) => format!("{:.2} M msg/s", *n as f64 / seconds / 1e6),
         _ => String::new(),
     }
 }
@@ -107,6 +147,27 @@ fn time(seconds: f64) -> String {
         format!("{:.2} ms", seconds * 1e3)
     } else {
         format!("{:.1} us", seconds * 1e6)
+    }
+}
+
+fn report() {
+    println!("\nRatios to references measured in this run (medians of alternating runs):");
+    for row in ROWS.lock().unwrap().iter() {
+        let verdict = match row.target {
+            Some(max) if row.ratio <= max => format!("target <= {max}: met"),
+            Some(max) => format!("target <= {max}: MISSED"),
+            None => String::new(),
+        };
+        println!(
+            "{:<36} {:>9} {:>13} | {:<14} {:>9} {:>13} | x{:<5.2} {verdict}",
+            row.what,
+            time(row.subject),
+            rate(&row.amount, row.subject),
+            row.reference_name,
+            time(row.reference),
+            rate(&row.amount, row.reference),
+            row.ratio,
+        );
     }
 }
 
@@ -178,14 +239,10 @@ fn shares(c: &mut Criterion) {
         stream.peak_window()
     );
 
-    let mut g = Group::new(c, "shares_decode", Throughput::Bytes(body.len() as u64));
-    g.bench("inflate_only", || {
-        inflate_only(black_box(&payload), body.len())
-    });
-    g.bench("decode_compressed", || {
-        PeerSharesReply::decode_payload(black_box(&payload), &limits).unwrap()
-    });
-    g.bench("decode_streaming", || {
+    let bytes = Throughput::Bytes(body.len() as u64);
+    let mut inflate = || inflate_only(black_box(&payload), body.len());
+    let mut decode = || PeerSharesReply::decode_payload(black_box(&payload), &limits).unwrap();
+    let mut streaming = || {
         let mut files = 0;
         PeerSharesReply::decode_streaming(black_box(&payload), &limits, |_, d| {
             files += d.files.len();
@@ -193,62 +250,177 @@ fn shares(c: &mut Criterion) {
         })
         .unwrap();
         assert_eq!(files, 200_000);
-    });
-    g.bench("parse_uncompressed", || {
-        parse_body::<PeerSharesReply>(black_box(&body))
-    });
-    g.bench("memcpy", || memcpy(&body, &mut copy));
+    };
+    let mut parse = || parse_body::<PeerSharesReply>(black_box(&body));
+    let mut copy_body = || memcpy(&body, &mut copy);
+    let mut g = Group::new(c, "shares_decode", bytes.clone());
+    g.bench("inflate_only", &mut inflate);
+    g.bench("decode_compressed", &mut decode);
+    g.bench("decode_streaming", &mut streaming);
+    g.bench("parse_uncompressed", &mut parse);
+    g.bench("memcpy", &mut copy_body);
     g.finish();
 
-    let mut g = Group::new(c, "shares_encode", Throughput::Bytes(body.len() as u64));
-    g.bench("deflate_only", || deflate_only(black_box(&body)));
-    g.bench("encode_compressed", || payload_of(black_box(&reply)));
-    g.bench("serialize_uncompressed", || body_of(black_box(&reply)));
-    g.bench("memcpy", || memcpy(&body, &mut copy));
+    let mut deflate = || deflate_only(black_box(&body));
+    let mut encode = || payload_of(black_box(&reply));
+    let mut serialize = || body_of(black_box(&reply));
+    let mut g = Group::new(c, "shares_encode", bytes.clone());
+    g.bench("deflate_only", &mut deflate);
+    g.bench("encode_compressed", &mut encode);
+    g.bench("serialize_uncompressed", &mut serialize);
+    g.bench("memcpy", &mut copy_body);
     g.finish();
+
+    if ratios_wanted("shares") {
+        let rounds = 15;
+        let what = "share list: decode compressed";
+        ratio(
+            what,
+            bytes.clone(),
+            Some(2.0),
+            rounds,
+            &mut decode,
+            "inflate_only",
+            &mut inflate,
+        );
+        let what = "share list: parse uncompressed";
+        ratio(
+            what,
+            bytes.clone(),
+            Some(1.0),
+            rounds,
+            &mut parse,
+            "inflate_only",
+            &mut inflate,
+        );
+        let what = "share list: decode streaming";
+        ratio(
+            what,
+            bytes.clone(),
+            None,
+            rounds,
+            &mut streaming,
+            "inflate_only",
+            &mut inflate,
+        );
+        let what = "share list: encode compressed";
+        ratio(
+            what,
+            bytes.clone(),
+            Some(1.3),
+            7,
+            &mut encode,
+            "deflate_only",
+            &mut deflate,
+        );
+        let what = "share list: serialize uncompressed";
+        ratio(
+            what,
+            bytes,
+            None,
+            rounds,
+            &mut serialize,
+            "memcpy",
+            &mut copy_body,
+        );
+    }
 }
 
 fn search_reply(c: &mut Criterion) {
     let reply = data::search_reply(500);
     let body = body_of(&reply);
     let payload = payload_of(&reply);
-    let frame = PeerMessage::from(reply.clone()).to_frame();
+    let message = PeerMessage::from(reply);
+    let frame = message.to_frame();
     let mut copy = vec![0u8; body.len()];
 
-    let mut g = Group::new(c, "search_reply_500", Throughput::Bytes(body.len() as u64));
-    g.bench("inflate_only", || {
-        inflate_only(black_box(&payload), body.len())
-    });
-    g.bench("decode_frame", || {
-        PeerMessage::decode_frame(black_box(&frame)).unwrap()
-    });
-    g.bench("parse_uncompressed", || {
-        parse_body::<PeerSearchReply>(black_box(&body))
-    });
-    g.bench("deflate_only", || deflate_only(black_box(&body)));
-    let message = PeerMessage::from(reply);
-    g.bench("encode_frame", || black_box(&message).to_frame());
-    g.bench("memcpy", || memcpy(&body, &mut copy));
+    let bytes = Throughput::Bytes(body.len() as u64);
+    let mut inflate = || inflate_only(black_box(&payload), body.len());
+    let mut decode = || PeerMessage::decode_frame(black_box(&frame)).unwrap();
+    let mut parse = || parse_body::<PeerSearchReply>(black_box(&body));
+    let mut deflate = || deflate_only(black_box(&body));
+    let mut encode = || black_box(&message).to_frame();
+    let mut copy_body = || memcpy(&body, &mut copy);
+    let mut g = Group::new(c, "search_reply_500", bytes.clone());
+    g.bench("inflate_only", &mut inflate);
+    g.bench("decode_frame", &mut decode);
+    g.bench("parse_uncompressed", &mut parse);
+    g.bench("deflate_only", &mut deflate);
+    g.bench("encode_frame", &mut encode);
+    g.bench("memcpy", &mut copy_body);
     g.finish();
+
+    if ratios_wanted("search_reply") {
+        let what = "search reply: decode frame";
+        ratio(
+            what,
+            bytes.clone(),
+            None,
+            15,
+            &mut decode,
+            "inflate_only",
+            &mut inflate,
+        );
+        let what = "search reply: parse uncompressed";
+        ratio(
+            what,
+            bytes.clone(),
+            None,
+            15,
+            &mut parse,
+            "inflate_only",
+            &mut inflate,
+        );
+        let what = "search reply: encode frame";
+        ratio(
+            what,
+            bytes,
+            None,
+            15,
+            &mut encode,
+            "deflate_only",
+            &mut deflate,
+        );
+    }
 }
 
 fn join_room(c: &mut Criterion) {
     let message = ServerResponse::from(data::join_room(1000));
     let frame = message.to_frame();
     let mut copy = vec![0u8; frame.len()];
-    let mut out = Vec::with_capacity(frame.len());
 
-    let mut g = Group::new(c, "join_room_1000", Throughput::Bytes(frame.len() as u64));
-    g.bench("decode_frame", || {
-        ServerResponse::decode_frame(black_box(&frame)).unwrap()
-    });
-    g.bench("encode_frame", || {
-        out.clear();
-        black_box(&message).encode_frame(&mut out);
-        black_box(&out);
-    });
-    g.bench("memcpy", || memcpy(&frame, &mut copy));
+    let bytes = Throughput::Bytes(frame.len() as u64);
+    let mut decode = || ServerResponse::decode_frame(black_box(&frame)).unwrap();
+    let mut encode = || black_box(&message).to_frame();
+    let mut copy_frame = || memcpy(&frame, &mut copy);
+    let mut g = Group::new(c, "join_room_1000", bytes.clone());
+    g.bench("decode_frame", &mut decode);
+    g.bench("encode_frame", &mut encode);
+    g.bench("memcpy", &mut copy_frame);
     g.finish();
+
+    if ratios_wanted("join_room") {
+        let what = "join room: decode frame";
+        ratio(
+            what,
+            bytes.clone(),
+            None,
+            15,
+            &mut decode,
+            "memcpy",
+            &mut copy_frame,
+        );
+        let what = "join room: encode frame";
+        ratio(
+            what,
+            bytes,
+            None,
+            15,
+            &mut encode,
+            "memcpy",
+            &mut copy_frame,
+        );
+    }
 }
 
 fn distributed_stream(c: &mut Criterion) {
@@ -265,12 +437,8 @@ fn distributed_stream(c: &mut Criterion) {
     let mut copy = vec![0u8; stream.len()];
     let mut out = Vec::with_capacity(stream.len());
 
-    let mut g = Group::new(
-        c,
-        "distributed_search_1m",
-        Throughput::Elements(COUNT as u64),
-    );
-    g.bench("decode_stream", || {
+    let count = Throughput::Elements(COUNT as u64);
+    let mut decode = || {
         let mut reader = FrameReader::<DistributedMessage>::new(Limits::DEFAULT);
         *reader.buffer_mut() = BytesMut::from(black_box(&stream[..]));
         let mut n = 0;
@@ -279,107 +447,56 @@ fn distributed_stream(c: &mut Criterion) {
             n += 1;
         }
         assert_eq!(n, COUNT);
-    });
-    g.bench("encode_stream", || {
+    };
+    let mut encode = || {
         out.clear();
         for m in black_box(&messages) {
             m.encode_frame(&mut out);
         }
         black_box(&out);
-    });
-    g.bench("memcpy", || memcpy(&stream, &mut copy));
+    };
+    let mut copy_stream = || memcpy(&stream, &mut copy);
+    let mut g = Group::new(c, "distributed_search_1m", count.clone());
+    g.bench("decode_stream", &mut decode);
+    g.bench("encode_stream", &mut encode);
+    g.bench("memcpy", &mut copy_stream);
     g.finish();
+
+    if ratios_wanted("distributed") {
+        let what = "1M distributed searches: decode";
+        ratio(
+            what,
+            count.clone(),
+            None,
+            7,
+            &mut decode,
+            "memcpy",
+            &mut copy_stream,
+        );
+        let what = "1M distributed searches: encode";
+        ratio(
+            what,
+            count,
+            None,
+            7,
+            &mut encode,
+            "memcpy",
+            &mut copy_stream,
+        );
+    }
 }
 
-// ------------------------------------------------------------- the table
-
-fn report() {
-    let row = |what: &str, key: &str, reference: &str, target: Option<f64>| {
-        let (Some(t), Some(r)) = (median(key), median(reference)) else {
-            return;
-        };
-        let ratio = t / r;
-        let verdict = match target {
-            Some(max) if ratio <= max => format!("target <= {max}: met"),
-            Some(max) => format!("target <= {max}: MISSED"),
-            None => String::new(),
-        };
-        let reference_name = reference.rsplit('/').next().unwrap_or(reference);
-        println!(
-            "{what:<36} {:>9} {:>13} | {reference_name:<14} {:>9} {:>13} | x{ratio:<5.2} {verdict}",
-            time(t),
-            rate(key, t),
-            time(r),
-            rate(reference, r),
-        );
-    };
-    println!("\nRatios against references measured in this run (median time per iteration):");
-    row(
-        "share list: decode compressed",
-        "shares_decode/decode_compressed",
-        "shares_decode/inflate_only",
-        Some(2.0),
-    );
-    row(
-        "share list: parse uncompressed",
-        "shares_decode/parse_uncompressed",
-        "shares_decode/inflate_only",
-        Some(1.0),
-    );
-    row(
-        "share list: decode streaming",
-        "shares_decode/decode_streaming",
-        "shares_decode/inflate_only",
-        None,
-    );
-    row(
-        "share list: encode compressed",
-        "shares_encode/encode_compressed",
-        "shares_encode/deflate_only",
-        Some(1.3),
-    );
-    row(
-        "share list: serialize uncompressed",
-        "shares_encode/serialize_uncompressed",
-        "shares_encode/memcpy",
-        None,
-    );
-    row(
-        "search reply: decode frame",
-        "search_reply_500/decode_frame",
-        "search_reply_500/inflate_only",
-        None,
-    );
-    row(
-        "search reply: encode frame",
-        "search_reply_500/encode_frame",
-        "search_reply_500/deflate_only",
-        None,
-    );
-    row(
-        "join room: decode frame",
-        "join_room_1000/decode_frame",
-        "join_room_1000/memcpy",
-        None,
-    );
-    row(
-        "join room: encode frame",
-        "join_room_1000/encode_frame",
-        "join_room_1000/memcpy",
-        None,
-    );
-    row(
-        "1M distributed searches: decode",
-        "distributed_search_1m/decode_stream",
-        "distributed_search_1m/memcpy",
-        None,
-    );
-    row(
-        "1M distributed searches: encode",
-        "distributed_search_1m/encode_stream",
-        "distributed_search_1m/memcpy",
-        None,
-    );
+/// Whether the ratio rows of `group` should run: always, unless a filter on
+/// the command line names other groups.
+fn ratios_wanted(group: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|f| group.contains(f.as_str()) || f.contains(group))
 }
 
 fn main() {
@@ -389,7 +506,5 @@ fn main() {
     join_room(&mut c);
     distributed_stream(&mut c);
     c.final_summary();
-    if !TIMES.lock().unwrap().is_empty() {
-        report();
-    }
+    report();
 }
