@@ -38,6 +38,8 @@ pub use error::{DecodeError, DecodeErrorKind};
 pub use frame::{FrameReader, split_frame};
 pub use limits::{ConnectionKind, FrameLimits, Limits};
 pub use login::{login_hash, password_hash};
+#[cfg(feature = "arbitrary")]
+pub use message::ArbitraryMessage;
 pub use message::{CodeWidth, FramedMessage, Message, MessageInfo, frame_len};
 pub use wire::{U32OrU64, Wire};
 

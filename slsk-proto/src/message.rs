@@ -85,7 +85,7 @@ impl CodeWidth {
     }
 }
 
-/// What the schema says about one message (see `MESSAGES` on each kind enum).
+/// What the schema says about one message (see [`FramedMessage::MESSAGES`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageInfo {
     pub name: &'static str,
@@ -105,6 +105,8 @@ pub trait FramedMessage: Sized {
     const CODE_WIDTH: CodeWidth;
     /// What the enum carries, e.g. "server request".
     const LABEL: &'static str;
+    /// Every message the enum can hold, by code.
+    const MESSAGES: &'static [MessageInfo];
 
     fn code(&self) -> u32;
 
@@ -197,4 +199,25 @@ pub(crate) fn check_frame_size<M: FramedMessage>(
 pub fn frame_len(buf: &[u8]) -> Option<usize> {
     buf.first_chunk::<4>()
         .map(|len| u32::from_le_bytes(*len) as usize + 4)
+}
+
+/// Arbitrary messages of a kind, code by code: what round-trip tests, fuzz
+/// seeds and the conformance suite iterate over.
+#[cfg(feature = "arbitrary")]
+pub trait ArbitraryMessage: FramedMessage + for<'a> arbitrary::Arbitrary<'a> {
+    /// An arbitrary message with the given code (`Unknown` if the schema does
+    /// not define it).
+    fn arbitrary_with_code(
+        code: u32,
+        u: &mut arbitrary::Unstructured<'_>,
+    ) -> arbitrary::Result<Self>;
+
+    /// Every code the schema defines, then the lowest one it does not (for
+    /// the `Unknown` variant).
+    fn sample_codes() -> Vec<u32> {
+        let mut codes: Vec<u32> = Self::MESSAGES.iter().map(|m| m.code).collect();
+        let unknown = (0..).find(|c| !codes.contains(c)).unwrap_or(u32::MAX);
+        codes.push(unknown);
+        codes
+    }
 }

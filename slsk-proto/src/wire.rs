@@ -12,6 +12,8 @@ pub use bytes::BufMut;
 
 pub use crate::error::{DecodeError, DecodeErrorKind};
 pub use crate::limits::{ConnectionKind, Limits};
+#[cfg(feature = "arbitrary")]
+pub use crate::message::ArbitraryMessage;
 pub use crate::message::{CodeWidth, FramedMessage, Message, MessageInfo};
 
 /// A type with a fixed place in the schema: a structure or a file value.

@@ -1,54 +1,23 @@
 //! Every message of every kind and direction, with arbitrary values: encoding
 //! then decoding gives the value back, and re-encoding gives the same bytes.
 //!
-//! The list of messages comes from the generated `MESSAGES` tables, so a new
+//! The list of messages comes from the generated `FramedMessage::MESSAGES` tables, so a new
 //! schema entry is covered without touching this file.
 
 use arbitrary::Unstructured;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use slsk_proto::FramedMessage;
 use slsk_proto::distributed::DistributedMessage;
 use slsk_proto::peer::PeerMessage;
 use slsk_proto::peer_init::PeerInitMessage;
 use slsk_proto::server::{ServerRequest, ServerResponse};
+use slsk_proto::{ArbitraryMessage, FramedMessage};
 
 const CASES_PER_MESSAGE: u32 = 48;
 
-trait Arbitrarily: FramedMessage + PartialEq + std::fmt::Debug {
-    fn codes() -> Vec<u32>;
-    fn with_code(code: u32, u: &mut Unstructured<'_>) -> arbitrary::Result<Self>;
-}
-
-macro_rules! arbitrarily {
-    ($($kind:ty),*) => {$(
-        impl Arbitrarily for $kind {
-            fn codes() -> Vec<u32> {
-                let mut codes: Vec<u32> = <$kind>::MESSAGES.iter().map(|m| m.code).collect();
-                // And one code the schema does not define.
-                let unknown = (0..).find(|c| !codes.contains(c)).unwrap();
-                codes.push(unknown);
-                codes
-            }
-
-            fn with_code(code: u32, u: &mut Unstructured<'_>) -> arbitrary::Result<Self> {
-                <$kind>::arbitrary_with_code(code, u)
-            }
-        }
-    )*};
-}
-
-arbitrarily!(
-    ServerRequest,
-    ServerResponse,
-    PeerInitMessage,
-    PeerMessage,
-    DistributedMessage
-);
-
-fn round_trip_all<K: Arbitrarily>() -> usize {
-    let codes = K::codes();
+fn round_trip_all<K: ArbitraryMessage + PartialEq + std::fmt::Debug>() -> usize {
+    let codes = K::sample_codes();
     for &code in &codes {
         let mut runner = TestRunner::new(Config {
             cases: CASES_PER_MESSAGE,
@@ -58,7 +27,7 @@ fn round_trip_all<K: Arbitrarily>() -> usize {
         runner
             .run(&proptest::collection::vec(any::<u8>(), 0..512), |bytes| {
                 let mut u = Unstructured::new(&bytes);
-                let Ok(message) = K::with_code(code, &mut u) else {
+                let Ok(message) = K::arbitrary_with_code(code, &mut u) else {
                     return Ok(());
                 };
                 let frame = message.to_frame();

@@ -6,47 +6,17 @@ use slsk_proto::distributed::DistributedMessage;
 use slsk_proto::peer::PeerMessage;
 use slsk_proto::peer_init::PeerInitMessage;
 use slsk_proto::server::{ServerRequest, ServerResponse};
-use slsk_proto::{FramedMessage, compress};
+use slsk_proto::{ArbitraryMessage, FramedMessage, compress};
 
 use crate::data::{self, Rng};
 
 /// Arbitrary messages per code (the round-trip tests use 48; seeds need few).
 const PER_CODE: usize = 3;
 
-/// A message kind whose arbitrary values can be made code by code.
-trait Seeded: FramedMessage {
-    fn codes() -> Vec<u32>;
-    fn arbitrary_with_code(code: u32, u: &mut Unstructured<'_>) -> arbitrary::Result<Self>;
-}
-
-macro_rules! seeded {
-    ($($kind:ty),*) => {$(
-        impl Seeded for $kind {
-            fn codes() -> Vec<u32> {
-                let mut codes: Vec<u32> = <$kind>::MESSAGES.iter().map(|m| m.code).collect();
-                codes.push((0..).find(|c| !codes.contains(c)).unwrap());
-                codes
-            }
-
-            fn arbitrary_with_code(code: u32, u: &mut Unstructured<'_>) -> arbitrary::Result<Self> {
-                <$kind>::arbitrary_with_code(code, u)
-            }
-        }
-    )*};
-}
-
-seeded!(
-    ServerRequest,
-    ServerResponse,
-    PeerInitMessage,
-    PeerMessage,
-    DistributedMessage
-);
-
 /// Arbitrary messages of every code of `K`.
-fn messages<K: Seeded>(rng: &mut Rng) -> Vec<K> {
+fn messages<K: ArbitraryMessage>(rng: &mut Rng) -> Vec<K> {
     let mut out = Vec::new();
-    for code in K::codes() {
+    for code in K::sample_codes() {
         for n in 0..PER_CODE {
             let bytes = rng.bytes(32 << n);
             if let Ok(m) = K::arbitrary_with_code(code, &mut Unstructured::new(&bytes)) {
@@ -57,7 +27,7 @@ fn messages<K: Seeded>(rng: &mut Rng) -> Vec<K> {
     out
 }
 
-fn frames<K: Seeded>(rng: &mut Rng) -> Vec<Vec<u8>> {
+fn frames<K: ArbitraryMessage>(rng: &mut Rng) -> Vec<Vec<u8>> {
     messages::<K>(rng).iter().map(K::to_frame).collect()
 }
 
@@ -120,7 +90,7 @@ fn compressed(rng: &mut Rng) -> Vec<Vec<u8>> {
 
 /// Streams of several frames: kind byte, chunk byte, then the frames.
 fn frame_streams(rng: &mut Rng) -> Vec<Vec<u8>> {
-    fn stream<K: Seeded>(kind: u8, rng: &mut Rng) -> Vec<Vec<u8>> {
+    fn stream<K: ArbitraryMessage>(kind: u8, rng: &mut Rng) -> Vec<Vec<u8>> {
         let frames = frames::<K>(rng);
         frames
             .chunks(4)

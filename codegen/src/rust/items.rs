@@ -577,9 +577,6 @@ impl<'a> Items<'a> {
             }
 
             impl #name {
-                /// Every message this enum can hold, by code.
-                pub const MESSAGES: &'static [MessageInfo] = &[#(#info),*];
-
                 /// The message's name in the schema (`"Unknown"` for unknown codes).
                 pub fn name(&self) -> &'static str {
                     match self {
@@ -593,6 +590,7 @@ impl<'a> Items<'a> {
                 const KIND: ConnectionKind = ConnectionKind::#connection_kind;
                 const CODE_WIDTH: CodeWidth = CodeWidth::#code_width;
                 const LABEL: &'static str = #label;
+                const MESSAGES: &'static [MessageInfo] = &[#(#info),*];
 
                 fn code(&self) -> u32 {
                     match self {
@@ -625,10 +623,8 @@ impl<'a> Items<'a> {
             )*
 
             #[cfg(feature = "arbitrary")]
-            impl #name {
-                /// An arbitrary message with the given code (`Unknown` if the
-                /// schema does not define it).
-                pub fn arbitrary_with_code(code: u32, u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Self> {
+            impl ArbitraryMessage for #name {
+                fn arbitrary_with_code(code: u32, u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Self> {
                     Ok(match code {
                         #(#codes => Self::#variants(u.arbitrary()?),)*
                         code => Self::Unknown { code, payload: u.arbitrary()? },

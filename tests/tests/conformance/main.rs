@@ -127,7 +127,7 @@ fn check_kind<K: KindEnum>(
     report: &mut Report,
     failures: &mut Vec<String>,
 ) {
-    for info in K::messages() {
+    for info in K::MESSAGES {
         if !report.aioslsk_defines(K::KIND_NAME, info.code) {
             continue;
         }
@@ -258,7 +258,7 @@ pub fn our_messages() -> BTreeMap<&'static str, Vec<(u32, &'static str)>> {
     fn of<K: KindEnum>() -> (&'static str, Vec<(u32, &'static str)>) {
         (
             K::KIND_NAME,
-            K::messages().iter().map(|m| (m.code, m.name)).collect(),
+            K::MESSAGES.iter().map(|m| (m.code, m.name)).collect(),
         )
     }
     BTreeMap::from([

@@ -8,28 +8,20 @@ use arbitrary::Unstructured;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use slsk_proto::distributed::DistributedMessage;
-use slsk_proto::{FramedMessage, MessageInfo};
+use slsk_proto::{ArbitraryMessage, FramedMessage};
 
 /// One of the five generated message enums.
 pub trait KindEnum:
-    FramedMessage + Serialize + DeserializeOwned + PartialEq + Clone + std::fmt::Debug
+    ArbitraryMessage + Serialize + DeserializeOwned + PartialEq + Clone + std::fmt::Debug
 {
     /// The kind's name, as the `slsk` tool spells it.
     const KIND_NAME: &'static str;
-    fn messages() -> &'static [MessageInfo];
-    fn with_code(code: u32, u: &mut Unstructured<'_>) -> arbitrary::Result<Self>;
 }
 
 macro_rules! kind_enum {
     ($ty:ty, $name:literal) => {
         impl KindEnum for $ty {
             const KIND_NAME: &'static str = $name;
-            fn messages() -> &'static [MessageInfo] {
-                <$ty>::MESSAGES
-            }
-            fn with_code(code: u32, u: &mut Unstructured<'_>) -> arbitrary::Result<Self> {
-                <$ty>::arbitrary_with_code(code, u)
-            }
         }
     };
 }
@@ -99,14 +91,14 @@ pub fn values<K: KindEnum>(code: u32) -> Vec<(Flavor, K)> {
     for i in 0..RANDOM_VALUES {
         let len = 8usize << (i % 8);
         let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-        if let Ok(value) = K::with_code(code, &mut Unstructured::new(&data)) {
+        if let Ok(value) = K::arbitrary_with_code(code, &mut Unstructured::new(&data)) {
             random.push(value);
         }
     }
     let mut values = Vec::new();
-    let empty = K::with_code(code, &mut Unstructured::new(&[]));
+    let empty = K::arbitrary_with_code(code, &mut Unstructured::new(&[]));
     values.extend(empty.ok().map(|v| (Flavor::Empty, v)));
-    let ones = K::with_code(code, &mut Unstructured::new(&[0xff; 512]));
+    let ones = K::arbitrary_with_code(code, &mut Unstructured::new(&[0xff; 512]));
     values.extend(ones.ok().map(|v| (Flavor::AllOnes, v)));
     values.extend(random.iter().map(|v| (Flavor::Random, v.clone())));
     for (i, value) in random.iter().take(TRANSFORMED).enumerate() {
@@ -239,7 +231,8 @@ fn embed_search_requests<K: KindEnum>(value: K) -> K {
         .filter_map(Value::as_u64)
         .map(|b| b as u8)
         .collect();
-    let Ok(search) = DistributedMessage::with_code(3, &mut Unstructured::new(&seed)) else {
+    let Ok(search) = DistributedMessage::arbitrary_with_code(3, &mut Unstructured::new(&seed))
+    else {
         return value;
     };
     let frame = search.to_frame();
