@@ -13,9 +13,9 @@ come out of order::
     <- {"type": "reply", "id": 1, "ok": false, "error": {"kind": "AuthenticationError", "message": "...", "reason": "INVALIDPASS"}}
     <- {"type": "event", "event": "private_message", ...}
 
-The commands and events are listed in ``COMMANDS`` and in the ``on_*``
-methods of ``Driver``; docs/testing-live-peers.md (and the Rust module's
-rustdoc) describe them.
+The commands are the ``cmd_*`` methods of ``Driver``, the events its ``on_*``
+methods; the rustdoc of tests/tests/support/aioslsk_peer.rs lists both with
+their fields.
 
 The driver stops by itself when stdin closes (exit status 0), on the
 ``stop`` command (0), or at the deadline (event ``deadline``, exit status
@@ -122,8 +122,12 @@ class CommandError(Exception):
 
 
 def emit(obj):
-    OUT.write(json.dumps(obj, default=plain, ensure_ascii=False) + "\n")
-    OUT.flush()
+    try:
+        OUT.write(json.dumps(obj, default=plain, ensure_ascii=False) + "\n")
+        OUT.flush()
+    except OSError:
+        # The harness is gone; stdin closes too and the driver stops.
+        log.warning("stdout closed: dropped %s", obj.get("event") or obj.get("id"))
 
 
 def event(name, **fields):
@@ -362,6 +366,20 @@ class Driver:
             raise CommandError("check_guard runs before start: its tripwire would trip aioslsk too")
         return await check_guard()
 
+    async def cmd_simulate_escape(self, c):
+        # How a real refusal reaches the harness (a `guard_refused` event),
+        # with the tripwire as a net should the guard let it through.
+        if self.client is not None:
+            raise CommandError("simulate_escape runs before start: its tripwire would trip aioslsk too")
+        with loopback_guard.tripwire(report=True):
+            try:
+                await asyncio.open_connection(GUARD_PROBE, 9)
+            except loopback_guard.NonLoopbackRefused as exc:
+                return {"layer": exc.layer}
+            except loopback_guard.TripwireHit as exc:
+                raise CommandError(f"the guard let {exc.address!r} through") from exc
+        raise CommandError("open_connection returned under the tripwire")
+
     async def cmd_stop(self, c):
         self.stopping.set()
         return {}
@@ -582,6 +600,7 @@ async def check_guard():
         ("socket.connect_ex", probe_socket(socket.SOCK_STREAM, lambda s: s.connect_ex((GUARD_PROBE, 9)))),
         ("socket.bind", probe_socket(socket.SOCK_STREAM, lambda s: s.bind(("0.0.0.0", 0)))),
         ("socket.sendto", probe_socket(socket.SOCK_DGRAM, lambda s: s.sendto(b"x", (GUARD_PROBE, 9)))),
+        ("socket.sendmsg", probe_socket(socket.SOCK_DGRAM, lambda s: s.sendmsg([b"x"], [], 0, (GUARD_PROBE, 9)))),
         ("socket.getaddrinfo", lambda: loop.getaddrinfo("example.invalid", 9)),
     ]
     results = []

@@ -7,8 +7,8 @@ reach the network refuses any address outside 127.0.0.0/8.
 * ``BaseEventLoop.create_connection`` / ``create_server`` /
   ``create_datagram_endpoint`` (what those call, and what aiohttp and the UPnP
   library call),
-* ``socket.socket.connect`` / ``connect_ex`` / ``bind`` / ``sendto`` (the last
-  point before the kernel),
+* ``socket.socket.connect`` / ``connect_ex`` / ``bind`` / ``sendto`` /
+  ``sendmsg`` (the last point before the kernel),
 * ``socket.getaddrinfo`` (a host name would mean a DNS query: only numeric
   loopback addresses are allowed, ``localhost`` included in the refusal).
 
@@ -60,6 +60,7 @@ on_refusal = _no_report
 """Called with (layer, address) on every refusal outside ``tripwire()``."""
 
 _tripwire = False
+_report_in_tripwire = False
 _installed = False
 _real = {}
 
@@ -80,7 +81,7 @@ def _check(layer, host, address=None):
     if is_loopback_host(host):
         return
     address = host if address is None else address
-    if not _tripwire:
+    if not _tripwire or _report_in_tripwire:
         on_refusal(layer, address)
     raise NonLoopbackRefused(layer, address)
 
@@ -121,6 +122,7 @@ def install():
     _real["connect_ex"] = socket.socket.connect_ex
     _real["bind"] = socket.socket.bind
     _real["sendto"] = socket.socket.sendto
+    _real["sendmsg"] = socket.socket.sendmsg
     _real["getaddrinfo"] = socket.getaddrinfo
 
     async def open_connection(host=None, port=None, **kwargs):
@@ -176,6 +178,14 @@ def install():
         _check_socket("socket.sendto", self, target)
         return _real["sendto"](self, data, flags_or_address, *address)
 
+    def sendmsg(self, buffers, ancdata=(), flags=0, address=None):
+        if address is None:
+            # A connected socket: its connect went through the guard.
+            _forward("socket.sendmsg", address)
+            return _real["sendmsg"](self, buffers, ancdata, flags)
+        _check_socket("socket.sendmsg", self, address)
+        return _real["sendmsg"](self, buffers, ancdata, flags, address)
+
     def getaddrinfo(host, port, *args, **kwargs):
         # None is the passive wildcard: refused too, nothing may bind 0.0.0.0.
         _check("socket.getaddrinfo", host, (host, port))
@@ -191,19 +201,21 @@ def install():
     socket.socket.connect_ex = connect_ex
     socket.socket.bind = bind
     socket.socket.sendto = sendto
+    socket.socket.sendmsg = sendmsg
     socket.getaddrinfo = getaddrinfo
 
 
 @contextlib.contextmanager
-def tripwire():
+def tripwire(report=False):
     """While active, nothing the guard lets through reaches the network: it
-    raises ``TripwireHit`` instead. Refusals are not reported to
-    ``on_refusal``: they are deliberate."""
-    global _tripwire
+    raises ``TripwireHit`` instead. Refusals are reported to ``on_refusal``
+    only with ``report`` (to test how a real one is reported): by default
+    they are deliberate."""
+    global _tripwire, _report_in_tripwire
     if not _installed:
         raise RuntimeError("the loopback guard is not installed")
-    _tripwire = True
+    _tripwire, _report_in_tripwire = True, report
     try:
         yield
     finally:
-        _tripwire = False
+        _tripwire, _report_in_tripwire = False, False

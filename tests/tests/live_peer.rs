@@ -1,8 +1,8 @@
 //! Self-test of the aioslsk live-peer harness (`support/aioslsk_peer.rs`,
 //! `tests/live/`): everything that needs no Soulseek server. The driver
 //! starts, answers and refuses bad commands, its loopback guard refuses every
-//! way out before anything reaches the network, aioslsk listens on 127.0.0.1
-//! only, and the driver stops on stdin close, on `stop` and at its deadline.
+//! way out before anything reaches the network, a refusal fails every later
+//! call on the peer, aioslsk listens on 127.0.0.1 only, and the driver stops on stdin close, on `stop` and at its deadline.
 //!
 //! `two_peers_through_a_server` (ignored) runs two peers against a server
 //! given by `SLSK_LIVE_SERVER_PORT` on 127.0.0.1.
@@ -149,6 +149,7 @@ async fn loopback_guard_refuses_every_way_out_before_the_network() {
                 "socket.connect_ex",
                 "socket.bind",
                 "socket.sendto",
+                "socket.sendmsg",
                 "socket.getaddrinfo",
             ]
         );
@@ -160,6 +161,34 @@ async fn loopback_guard_refuses_every_way_out_before_the_network() {
                 .iter()
                 .all(|e| e["event"] != "guard_refused")
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_guard_refusal_fails_every_later_call() {
+    bounded(async {
+        let peer = AioslskPeer::spawn(PeerOptions::named("escape"))
+            .await
+            .unwrap();
+        // The driver reports the refusal (as it would one of aioslsk's) before
+        // its reply, so the command itself already fails.
+        match peer.command("simulate_escape", Value::Null).await {
+            Err(PeerError::LeftLoopback { refusals }) => {
+                assert_eq!(refusals.len(), 1);
+                assert_eq!(refusals[0]["layer"], "asyncio.open_connection");
+                assert_eq!(refusals[0]["address"], "('192.0.2.1', 9)");
+            }
+            other => panic!("expected LeftLoopback, got {other:?}"),
+        }
+        assert!(matches!(
+            peer.command("ping", Value::Null).await,
+            Err(PeerError::LeftLoopback { .. })
+        ));
+        assert!(matches!(
+            peer.event("driver_ready", SHORT).await,
+            Err(PeerError::LeftLoopback { .. })
+        ));
     })
     .await;
 }

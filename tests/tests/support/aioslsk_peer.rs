@@ -49,6 +49,7 @@
 //! | `join_room` / `leave_room` | `room`, `private`? | `room`, `users` / `room` |
 //! | `say_room` | `room`, `text`, `wait_echo`? (false) | |
 //! | `check_guard` | (before `start` only) | every guarded way out tried under a tripwire |
+//! | `simulate_escape` | (before `start` only) | reports one refusal as if aioslsk had tried to leave loopback (the call then fails with [`PeerError::LeftLoopback`]) |
 //! | `stop` | | (the driver then stops aioslsk and exits 0) |
 //!
 //! A directory is `{"name", "files": [{"filename","filesize","extension","attributes":[[key,value]]}]}`.
