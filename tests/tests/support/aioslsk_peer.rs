@@ -60,8 +60,8 @@
 //! `driver_ready` (`aioslsk`, `pid`), `private_message` (`id`, `timestamp`,
 //! `user`, `text`, `is_direct`), `room_message` (`room`, `user`, `text`),
 //! `public_message`, `room_joined` / `room_left` (`room`, `user`: null for
-//! this peer's own join/leave reply, the name when the server announces a
-//! member, this peer included), `search_result` (`ticket`, `query`,
+//! the server's JoinRoom/LeaveRoom reply to this peer, the member's name for
+//! UserJoinedRoom/UserLeftRoom), `search_result` (`ticket`, `query`,
 //! `username`, `has_free_slots`, `avg_speed`, `queue_size`, `files`,
 //! `locked_files`), `search_request_received` (`username`, `query`,
 //! `result_count`), `transfer_added`, `transfer_progress`, and on a state
@@ -147,6 +147,7 @@ impl PeerOptions {
 /// The `start` command: who the peer is and where it connects and listens.
 #[derive(Clone, Debug)]
 pub struct StartOptions {
+    /// The account to log in as.
     pub username: String,
     pub password: String,
     /// Our server's port on 127.0.0.1.
@@ -156,10 +157,14 @@ pub struct StartOptions {
     pub listen_port: u16,
     /// Its obfuscated listening port; 0 for none.
     pub obfuscated_port: u16,
+    /// Where downloads land (`local_path` in the transfer events).
     pub download_dir: PathBuf,
+    /// Shared folders; each gets a random alias, so remote paths look like
+    /// `@@abcde\file.ext`.
     pub shared_dirs: Vec<PathBuf>,
     /// Returned in user info replies (aioslsk sends "" when unset).
     pub description: Option<String>,
+    /// Upload slots (aioslsk's default: 2).
     pub upload_slots: Option<u32>,
     /// Scan the shares at start (then wait for the `scan_complete` event
     /// before searching or browsing).
@@ -207,6 +212,7 @@ impl StartOptions {
 /// A user info reply (PeerUserInfoReply) as aioslsk read it.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct UserInfo {
+    /// "" when the peer has none.
     pub description: String,
     /// The picture in hex, when the peer sent one.
     pub picture: Option<String>,
@@ -648,6 +654,8 @@ impl AioslskPeer {
         self.command("login", Value::Null).await
     }
 
+    /// Sends a private message through the server (received as a
+    /// `private_message` event by the other peer).
     pub async fn send_private_message(&self, user: &str, text: &str) -> Result<(), PeerError> {
         self.command("send_private_message", json!({"user": user, "text": text}))
             .await
@@ -717,6 +725,7 @@ impl AioslskPeer {
             .map(drop)
     }
 
+    /// Leaves a room and waits for the server's confirmation.
     pub async fn leave_room(&self, room: &str) -> Result<(), PeerError> {
         self.command("leave_room", json!({"room": room}))
             .await
