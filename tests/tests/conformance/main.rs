@@ -6,7 +6,7 @@
 //! re-encode to the same bytes (compressed payloads compared inflated). The
 //! correspondence of fields and the known divergences live in
 //! `tests/conformance/mapping.py`; aioslsk runs in a virtual environment the
-//! suite creates under `target/` (see `venv.rs`).
+//! suite creates under `target/` (see `support/venv.rs`).
 //!
 //! The suite also writes the table of `docs/conformance.rst`, and fails when
 //! the committed page differs. Regenerate it with
@@ -15,6 +15,9 @@
 mod helper;
 mod report;
 mod values;
+// Shared with the live-peer tests; this binary uses only the conformance venv.
+#[path = "../support/venv.rs"]
+#[allow(dead_code)]
 mod venv;
 
 use std::collections::BTreeMap;
@@ -38,7 +41,7 @@ const PINNED_VERSION: &str = "v1.7.1";
 #[test]
 fn aioslsk_conformance() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = venv::python(&root.join("conformance/requirements.txt"));
+    let python = venv::Venv::conformance(&root.join("conformance/requirements.txt")).python();
     let mut helper = Helper::start(&python, &root.join("conformance/helper.py"));
 
     let hello = helper.ask(&json!({ "op": "hello", "tables": tables(root) }));
