@@ -166,11 +166,10 @@ async fn accept(
                 }
             },
             Some(finished) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(e) = finished {
-                    if e.is_panic() {
+                if let Err(e) = finished
+                    && e.is_panic() {
                         tracing::error!(%e, "connection task panicked");
                     }
-                }
             }
         }
     }

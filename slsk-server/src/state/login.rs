@@ -104,10 +104,10 @@ impl ServerState {
                 tracing::info!(conn, user = %login.username, "banned user: no reply");
                 return;
             }
-            if account.banned_until.is_some() {
-                if let Err(e) = self.store.set_banned_until(&account.username, None) {
-                    self.store_failed("clearing an expired ban", &e);
-                }
+            if account.banned_until.is_some()
+                && let Err(e) = self.store.set_banned_until(&account.username, None)
+            {
+                self.store_failed("clearing an expired ban", &e);
             }
         }
         if account.is_none() && !self.config.registration_open {

@@ -10,7 +10,7 @@
 //!
 //! Requests of the later protocol areas (rooms, private rooms, tickers,
 //! privileges, interests, admin commands, the distributed tree) are ignored
-//! and logged at debug level for now; the per-user [`Session`] and the
+//! and logged at debug level for now; the per-user session and the
 //! per-connection state are where their state will go.
 
 mod chat;
@@ -224,10 +224,10 @@ impl ServerState {
     /// offline: watchers get GetUserStatus(offline), its watch list is
     /// dropped; its pending messages and stats stay in the store.
     pub fn disconnected(&mut self, conn: ConnId, now: Now) {
-        if let Some(connection) = self.connections.remove(&conn) {
-            if let Phase::LoggedIn(username) = connection.phase {
-                self.end_session(&username, now);
-            }
+        if let Some(connection) = self.connections.remove(&conn)
+            && let Phase::LoggedIn(username) = connection.phase
+        {
+            self.end_session(&username, now);
         }
     }
 

@@ -57,7 +57,7 @@ impl ServerState {
                 username: username.to_owned(),
                 ip: s.ip,
                 port: s.port,
-                obfuscation_type: Some(s.obfuscation_type.clone()),
+                obfuscation_type: Some(s.obfuscation_type),
                 obfuscated_port: Some(u16::try_from(s.obfuscated_port).unwrap_or(0)),
             },
             None => GetPeerAddressResponse {
@@ -85,7 +85,7 @@ impl ServerState {
         let user = if target == SERVER_NAME {
             exists(UserStatus::Offline, StoredStats::default())
         } else if let Some(session) = self.sessions.get(target) {
-            exists(session.status.clone(), session.stats)
+            exists(session.status, session.stats)
         } else {
             match self.store.account(target) {
                 Ok(Some(account)) => exists(UserStatus::Offline, account.stats),
@@ -146,7 +146,7 @@ impl ServerState {
         let status = self
             .sessions
             .get(username)
-            .map_or(UserStatus::Offline, |s| s.status.clone());
+            .map_or(UserStatus::Offline, |s| s.status);
         let privileged = self.is_privileged(username, now);
         self.send(
             conn,
@@ -171,9 +171,9 @@ impl ServerState {
         if session.status == status {
             return;
         }
-        session.status = status.clone();
+        session.status = status;
         let privileged = session.is_privileged(now);
-        self.status_to_watchers(me, status.clone(), privileged);
+        self.status_to_watchers(me, status, privileged);
         if status == UserStatus::Away {
             self.send(
                 conn,
@@ -271,7 +271,7 @@ impl ServerState {
             port: requester.port,
             ticket: request.ticket,
             privileged: requester.is_privileged(now),
-            obfuscation_type: Some(requester.obfuscation_type.clone()),
+            obfuscation_type: Some(requester.obfuscation_type),
             obfuscated_port: Some(requester.obfuscated_port),
         };
         self.send(target, forward);

@@ -624,7 +624,7 @@ fn stats_follow_upload_speed_and_shares() {
             username: "alice".into(),
         },
     );
-    assert_eq!(sent_to(&out, bob), [expected.clone()]);
+    assert_eq!(sent_to(&out, bob), std::slice::from_ref(&expected));
     // Stored: the same once alice is offline.
     h.state.disconnected(alice, h.now);
     let out = h.request(
