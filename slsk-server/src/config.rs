@@ -81,7 +81,9 @@ pub struct ServerConfig {
     pub password_cost: PasswordCost,
     /// The most bytes queued for one client that it has not read yet. A client
     /// over the limit is disconnected, so a client that never reads cannot
-    /// grow the server's memory. Default 4 MiB.
+    /// grow the server's memory. It must also absorb bursts to clients that
+    /// do read (a burst of searches fans out to everyone before their writers
+    /// run). Default 4 MiB.
     pub max_queued_bytes: usize,
     /// The longest private message, in bytes. Longer ones, and ones with CR
     /// or LF, are dropped. Default 2048.

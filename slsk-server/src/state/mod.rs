@@ -98,10 +98,18 @@ enum Phase {
     LoggedIn(String),
 }
 
-#[derive(Debug)]
 struct PendingLogin {
     username: String,
     password: String,
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never log a password.
+        f.debug_struct("PendingLogin")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -262,17 +270,17 @@ impl ServerState {
         let Some(connection) = self.connections.get(&conn) else {
             return;
         };
-        let username = match &connection.phase {
-            Phase::LoggedIn(username) => username.clone(),
-            _ => {
-                match request {
-                    ServerRequest::Login(login) => self.login(conn, login, now),
-                    other => tracing::debug!(conn, message = other.name(), "dropped before login"),
-                }
-                return;
+        match (&connection.phase, request) {
+            (Phase::LoggedIn(username), request) => {
+                let username = username.clone();
+                self.handle_logged_in(conn, &username, request, now);
             }
-        };
-        self.handle_logged_in(conn, &username, request, now);
+            (Phase::Anonymous, ServerRequest::Login(login)) => self.login(conn, login, now),
+            (Phase::CheckingPassword(_), ServerRequest::Login(_)) => {
+                tracing::debug!(conn, "Login while one is being checked: ignored");
+            }
+            (_, other) => tracing::debug!(conn, message = other.name(), "dropped before login"),
+        }
     }
 
     fn handle_logged_in(&mut self, conn: ConnId, me: &str, request: ServerRequest, now: Now) {

@@ -1057,3 +1057,29 @@ fn a_login_outcome_for_a_closed_connection_is_dropped() {
     assert_eq!(h.state.online_users(), 0);
     assert!(h.state.store().account("alice").unwrap().is_none());
 }
+
+#[test]
+fn a_login_while_one_is_being_checked_is_ignored() {
+    let mut h = Harness::new();
+    let conn = h.connect();
+    h.state
+        .handle(conn, login_request("alice", "pw").into(), h.now);
+    h.state
+        .handle(conn, login_request("alice", "other").into(), h.now);
+    h.state
+        .handle(conn, login_request("bob", "pw").into(), h.now);
+    let jobs: Vec<_> = std::iter::from_fn(|| h.state.poll_output()).collect();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let Output::Password(job) = jobs.into_iter().next().unwrap() else {
+        panic!()
+    };
+    assert_eq!(job.password, "pw");
+    let outcome = job.run();
+    h.state.password_checked(job, outcome, h.now);
+    let out = h.settle();
+    assert!(matches!(
+        sent_to(&out, conn)[0],
+        ServerResponse::Login(LoginResponse::Success { .. })
+    ));
+    assert!(h.state.store().account("bob").unwrap().is_none());
+}
