@@ -300,6 +300,8 @@ impl ServerState {
             R::SendUploadSpeed(m) => self.upload_speed(me, m.speed),
             R::ConnectToPeer(m) => self.connect_to_peer(conn, me, m, now),
             R::CannotConnect(m) => self.cannot_connect(m),
+            R::SendConnectTicket(m) => self.forward_ticket(me, &m.username, m.ticket, true),
+            R::PlaceInLineRequest(m) => self.forward_ticket(me, &m.username, m.ticket, false),
             R::Ping(_) => {} // No reply, as the official server and soulfind.
             R::NewPassword(m) => self.change_password(conn, me, m),
             R::PrivateChatMessage(m) => self.private_message(me, &m.username, &m.message, now),
@@ -310,6 +312,7 @@ impl ServerState {
             R::UserSearch(m) => {
                 self.search(me, m.ticket, &m.query, search::Audience::User(&m.username))
             }
+            R::GetRelatedSearches(m) => self.related_searches(conn, m.query),
             other => tracing::debug!(conn, message = other.name(), "not handled yet: ignored"),
         }
     }

@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 use slsk_proto::server::{
     AddUserResponse, AddUserResponseUser, CannotConnectRequest, CannotConnectResponse,
     ConnectToPeerRequest, ConnectToPeerResponse, GetPeerAddressResponse, GetUserStatsResponse,
-    GetUserStatusResponse, NewPasswordRequest, ServerResponse, SetListenPortRequest,
+    GetUserStatusResponse, NewPasswordRequest, PlaceInLineRequestResponse,
+    SendConnectTicketResponse, ServerResponse, SetListenPortRequest,
 };
 use slsk_proto::structures::UserStats;
 use slsk_proto::tables::{ObfuscationType, UserStatus};
@@ -290,6 +291,22 @@ impl ServerState {
                     username: None,
                 },
             );
+        }
+    }
+
+    /// SendConnectTicket(33) (`connect_ticket`) or the obsolete
+    /// PlaceInLineRequest(59): forwarded to the named user, if online, as
+    /// (sender, ticket), as soulfind does; the official server still forwards
+    /// code 33 (Nicotine+'s notes).
+    pub(super) fn forward_ticket(&mut self, me: &str, to: &str, ticket: u32, connect_ticket: bool) {
+        let Some(target) = self.conn_of(to) else {
+            return;
+        };
+        let username = me.to_owned();
+        if connect_ticket {
+            self.send(target, SendConnectTicketResponse { username, ticket });
+        } else {
+            self.send(target, PlaceInLineRequestResponse { username, ticket });
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use slsk_proto::server::FileSearchResponse;
+use slsk_proto::server::{FileSearchResponse, GetRelatedSearchesResponse};
 
 use super::{ConnId, ServerState};
 
@@ -98,5 +98,17 @@ impl ServerState {
                 },
             );
         }
+    }
+
+    /// GetRelatedSearches(153): always an empty list, as the official server
+    /// has sent since 2018 (Nicotine+'s notes).
+    pub(super) fn related_searches(&mut self, conn: ConnId, query: String) {
+        self.send(
+            conn,
+            GetRelatedSearchesResponse {
+                query,
+                related_searches: Vec::new(),
+            },
+        );
     }
 }

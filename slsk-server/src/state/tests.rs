@@ -1083,3 +1083,74 @@ fn a_login_while_one_is_being_checked_is_ignored() {
     ));
     assert!(h.state.store().account("bob").unwrap().is_none());
 }
+
+#[test]
+fn connect_tickets_are_forwarded_to_online_users() {
+    let mut h = Harness::new();
+    let alice = h.login("alice", "pw");
+    let bob = h.login("bob", "pw");
+    let out = h.request(
+        alice,
+        SendConnectTicketRequest {
+            username: "bob".into(),
+            ticket: 9,
+        },
+    );
+    assert_eq!(
+        out,
+        vec![Output::Send {
+            conn: bob,
+            message: SendConnectTicketResponse {
+                username: "alice".into(),
+                ticket: 9
+            }
+            .into()
+        }]
+    );
+    let out = h.request(
+        alice,
+        PlaceInLineRequestRequest {
+            username: "bob".into(),
+            ticket: 4,
+        },
+    );
+    assert_eq!(
+        sent_to(&out, bob),
+        [PlaceInLineRequestResponse {
+            username: "alice".into(),
+            ticket: 4
+        }
+        .into()]
+    );
+    let out = h.request(
+        bob,
+        SendConnectTicketRequest {
+            username: "nobody".into(),
+            ticket: 1,
+        },
+    );
+    assert_eq!(out, vec![]);
+}
+
+#[test]
+fn related_searches_are_always_empty() {
+    let mut h = Harness::new();
+    let alice = h.login("alice", "pw");
+    let out = h.request(
+        alice,
+        GetRelatedSearchesRequest {
+            query: "jazz".into(),
+        },
+    );
+    let expected = GetRelatedSearchesResponse {
+        query: "jazz".into(),
+        related_searches: vec![],
+    };
+    assert_eq!(
+        out,
+        vec![Output::Send {
+            conn: alice,
+            message: expected.into()
+        }]
+    );
+}
