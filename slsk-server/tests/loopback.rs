@@ -261,3 +261,15 @@ async fn bad_length_fields_close_and_bad_payloads_are_skipped() {
     ));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_connection_that_never_logs_in_is_closed() {
+    let server = start(ServerConfig {
+        login_timeout: std::time::Duration::from_millis(200),
+        ..test_config()
+    })
+    .await;
+    let mut idle = Client::connect(server.local_addr()).await;
+    assert_eq!(idle.until_closed().await, []);
+    server.shutdown().await;
+}
