@@ -1,8 +1,10 @@
-//! `slsk`: decode Soulseek frames to JSON and encode JSON back to frames.
+//! `slsk`: decode Soulseek frames to JSON, encode JSON back to frames, and
+//! run a Soulseek server.
 //!
 //! ```text
 //! slsk decode KIND HEX     print the frame as JSON
 //! slsk encode KIND JSON    print the whole frame as hex
+//! slsk server [--listen ADDR] [--db FILE]
 //! ```
 //!
 //! With `-` (or nothing) in place of HEX or JSON, every line of stdin is one
@@ -10,63 +12,78 @@
 
 mod hex;
 mod kind;
+mod server;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand};
 use kind::Kind;
 
-const USAGE: &str = "\
-usage: slsk decode KIND HEX    print a frame as JSON
-       slsk encode KIND JSON   print a message as a whole frame, in hex
+/// Decode and encode Soulseek protocol frames, or run a Soulseek server.
+///
+/// KIND is server-request (client to server), server-response (server to
+/// client), peer-init, peer or distributed. Give - (or nothing) instead of
+/// HEX or JSON to read one input per line from stdin; outputs then go one per
+/// line, and a bad line is reported on stderr with its number while the
+/// others go on.
+#[derive(Debug, Parser)]
+#[command(name = "slsk", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-KIND is server-request (client to server), server-response (server to
-client), peer-init, peer or distributed. Give - (or nothing) instead of HEX or
-JSON to read one input per line from stdin; outputs then go one per line, and
-a bad line is reported on stderr with its number while the others go on.";
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a frame (hex) as JSON.
+    Decode {
+        #[arg(value_parser = Kind::parse)]
+        kind: Kind,
+        /// The frame in hex; - or nothing to read one per stdin line.
+        hex: Option<String>,
+    },
+    /// Print a message (JSON) as a whole frame, in hex.
+    Encode {
+        #[arg(value_parser = Kind::parse)]
+        kind: Kind,
+        /// The message as JSON; - or nothing to read one per stdin line.
+        json: Option<String>,
+    },
+    /// Run a Soulseek server until Ctrl-C (logs on stderr; RUST_LOG sets
+    /// the level, info by default).
+    Server(server::ServerArgs),
+}
 
 #[derive(Clone, Copy)]
-enum Command {
+enum Transform {
     Decode,
     Encode,
 }
 
-impl Command {
+impl Transform {
     fn run(self, kind: Kind, input: &str) -> Result<String, String> {
         match self {
-            Command::Decode => kind.decode(&hex::parse(input)?),
-            Command::Encode => kind.encode(input).map(|frame| hex::format(&frame)),
+            Transform::Decode => kind.decode(&hex::parse(input)?),
+            Transform::Encode => kind.encode(input).map(|frame| hex::format(&frame)),
         }
     }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (command, kind, input) = match args.as_slice() {
-        ["-h" | "--help" | "help", ..] => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        [command, kind, rest @ ..] if rest.len() <= 1 => (*command, *kind, rest.first().copied()),
-        _ => {
-            return fail(&format!(
-                "expected a command, a kind and an input\n\n{USAGE}"
-            ));
-        }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
     };
-    let command = match command {
-        "decode" => Command::Decode,
-        "encode" => Command::Encode,
-        other => return fail(&format!("unknown command {other:?}\n\n{USAGE}")),
+    let (transform, kind, input) = match cli.command {
+        Command::Decode { kind, hex } => (Transform::Decode, kind, hex),
+        Command::Encode { kind, json } => (Transform::Encode, kind, json),
+        Command::Server(args) => return server::run(args),
     };
-    let kind = match Kind::parse(kind) {
-        Ok(kind) => kind,
-        Err(e) => return fail(&e),
-    };
-    match input {
-        None | Some("-") => run_lines(command, kind),
-        Some(input) => match command.run(kind, input) {
+    match input.as_deref() {
+        None | Some("-") => run_lines(transform, kind),
+        Some(input) => match transform.run(kind, input) {
             Ok(output) => {
                 println!("{output}");
                 ExitCode::SUCCESS
@@ -76,9 +93,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// Help and version go to stdout with success; mistakes go to stderr with
+/// status 1, in the tool's `slsk: ...` style.
+fn usage_error(e: clap::Error) -> ExitCode {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        print!("{e}");
+        return ExitCode::SUCCESS;
+    }
+    let text = e.to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let text = text
+        .replace("unrecognized subcommand", "unknown command")
+        .replace("\nUsage:", "\nusage:");
+    fail(text.trim_end())
+}
+
 /// One input per stdin line; blank lines are skipped. Fails at the end if any
 /// line failed.
-fn run_lines(command: Command, kind: Kind) -> ExitCode {
+fn run_lines(transform: Transform, kind: Kind) -> ExitCode {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut failures = 0usize;
@@ -90,7 +122,7 @@ fn run_lines(command: Command, kind: Kind) -> ExitCode {
         if line.trim().is_empty() {
             continue;
         }
-        match command.run(kind, &line) {
+        match transform.run(kind, &line) {
             Ok(output) => {
                 if writeln!(out, "{output}").is_err() {
                     // stdout closed (e.g. piped into `head`): nothing more to do.

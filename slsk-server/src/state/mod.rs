@@ -1,0 +1,356 @@
+//! The server's decisions, without I/O.
+//!
+//! [`ServerState`] takes inputs ([`connected`](ServerState::connected),
+//! [`handle`](ServerState::handle), [`password_checked`](ServerState::password_checked),
+//! [`disconnected`](ServerState::disconnected), [`tick`](ServerState::tick))
+//! and queues [`Output`]s, taken with [`poll_output`](ServerState::poll_output).
+//! It owns the [`Store`]; SQLite calls are short and synchronous. Password
+//! hashing is slow, so it leaves as an [`Output::Password`] job and comes
+//! back through `password_checked`.
+//!
+//! Requests of the later protocol areas (rooms, private rooms, tickers,
+//! privileges, interests, admin commands, the distributed tree) are ignored
+//! and logged at debug level for now; the per-user session and the
+//! per-connection state are where their state will go.
+
+mod chat;
+mod login;
+mod presence;
+mod search;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use slsk_proto::server::{ServerRequest, ServerResponse};
+use slsk_proto::tables::{ObfuscationType, UserStatus};
+
+use crate::config::ServerConfig;
+use crate::password::{PasswordJob, PasswordOutcome, PasswordPurpose};
+use crate::store::{Store, StoredStats};
+
+pub use login::{MAX_USERNAME_BYTES, SERVER_NAME, UsernameProblem, check_username};
+pub use presence::password_changed_reply;
+pub use search::PhraseFilter;
+
+/// Identifies one client connection for the life of a [`ServerState`].
+pub type ConnId = u64;
+
+/// The time of an input: a monotonic instant for timeouts and unix seconds
+/// for what is stored or sent (message timestamps, privileges, bans).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    pub instant: Instant,
+    pub unix: u64,
+}
+
+impl Now {
+    /// The current time.
+    pub fn system() -> Self {
+        Self {
+            instant: Instant::now(),
+            unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+
+    /// Unix seconds as the signed type the store uses.
+    fn unix_i64(self) -> i64 {
+        i64::try_from(self.unix).unwrap_or(i64::MAX)
+    }
+
+    /// Unix seconds as the `u32` the protocol carries (saturating in 2106).
+    fn unix_u32(self) -> u32 {
+        u32::try_from(self.unix).unwrap_or(u32::MAX)
+    }
+}
+
+/// What the state machine asks its driver to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Queue a message on a connection.
+    Send {
+        conn: ConnId,
+        message: ServerResponse,
+    },
+    /// Close a connection once everything queued before this is written. The
+    /// state has already forgotten it; no `disconnected` is needed (one is
+    /// harmless).
+    Close { conn: ConnId },
+    /// Hash or verify a password off the state machine, then call
+    /// [`ServerState::password_checked`] with the outcome.
+    Password(PasswordJob),
+}
+
+/// What a connection is doing about logging in.
+#[derive(Debug)]
+enum Phase {
+    /// Connected, no accepted Login yet.
+    Anonymous,
+    /// A Login passed the checks; its password is being hashed or verified.
+    CheckingPassword(PendingLogin),
+    /// Logged in as this user (a key of `sessions`).
+    LoggedIn(String),
+}
+
+struct PendingLogin {
+    username: String,
+    password: String,
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never log a password.
+        f.debug_struct("PendingLogin")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct Connection {
+    ip: Ipv4Addr,
+    connected_at: Instant,
+    phase: Phase,
+    /// A NewPassword hash is running: further ones are ignored until it ends.
+    changing_password: bool,
+}
+
+/// A logged-in user.
+#[derive(Debug)]
+struct Session {
+    conn: ConnId,
+    ip: Ipv4Addr,
+    /// From SetListenPort; 0 until then.
+    port: u32,
+    obfuscation_type: ObfuscationType,
+    obfuscated_port: u32,
+    status: UserStatus,
+    stats: StoredStats,
+    privileges_until: Option<i64>,
+    /// Users this one watches (AddUser), itself excluded.
+    watching: BTreeSet<String>,
+}
+
+impl Session {
+    fn is_privileged(&self, now: Now) -> bool {
+        self.privileges_until
+            .is_some_and(|until| until > now.unix_i64())
+    }
+}
+
+/// The server's state: connections, sessions, watch lists and the store.
+pub struct ServerState {
+    config: ServerConfig,
+    filter: PhraseFilter,
+    store: Store,
+    connections: HashMap<ConnId, Connection>,
+    sessions: HashMap<String, Session>,
+    /// For each watched name, the online users watching it. Kept while the
+    /// watched user is offline: watchers keep watching across its logins.
+    watchers: HashMap<String, BTreeSet<String>>,
+    rng: StdRng,
+    outputs: VecDeque<Output>,
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerState")
+            .field("connections", &self.connections.len())
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerState {
+    /// A state with no connections, over `store`.
+    pub fn new(config: ServerConfig, store: Store) -> Self {
+        Self::with_rng(config, store, StdRng::from_os_rng())
+    }
+
+    /// Like [`new`](Self::new) with a seeded generator for message ids, so
+    /// that tests are reproducible.
+    pub fn with_seed(config: ServerConfig, store: Store, seed: u64) -> Self {
+        Self::with_rng(config, store, StdRng::seed_from_u64(seed))
+    }
+
+    fn with_rng(config: ServerConfig, store: Store, rng: StdRng) -> Self {
+        Self {
+            filter: PhraseFilter::new(&config.excluded_phrases),
+            config,
+            store,
+            connections: HashMap::new(),
+            sessions: HashMap::new(),
+            watchers: HashMap::new(),
+            rng,
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// The store, e.g. to set privileges or bans from outside.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// How many users are logged in.
+    pub fn online_users(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// The next thing for the driver to do, in order.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// A new connection from `peer_ip`. The IP is what other users are given
+    /// for this user: an IPv4 address, or an IPv4-mapped IPv6 one; anything
+    /// else is recorded as 0.0.0.0 (the protocol carries IPv4 only). Unlike
+    /// soulfind, a loopback client is not rewritten to the server's LAN
+    /// address: our tests and demos run on loopback.
+    pub fn connected(&mut self, conn: ConnId, peer_ip: IpAddr, now: Now) {
+        let ip = match peer_ip {
+            IpAddr::V4(ip) => ip,
+            IpAddr::V6(ip) => ip.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
+        };
+        self.connections.insert(
+            conn,
+            Connection {
+                ip,
+                connected_at: now.instant,
+                phase: Phase::Anonymous,
+                changing_password: false,
+            },
+        );
+    }
+
+    /// The connection ended (either side closed it). A logged-in user goes
+    /// offline: watchers get GetUserStatus(offline), its watch list is
+    /// dropped; its pending messages and stats stay in the store.
+    pub fn disconnected(&mut self, conn: ConnId, now: Now) {
+        if let Some(connection) = self.connections.remove(&conn)
+            && let Phase::LoggedIn(username) = connection.phase
+        {
+            self.end_session(&username, now);
+        }
+    }
+
+    /// Periodic work: closes connections that have not logged in within the
+    /// login timeout (including banned users, who get no reply).
+    pub fn tick(&mut self, now: Now) {
+        let timeout = self.config.login_timeout;
+        let expired: Vec<ConnId> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| {
+                !matches!(c.phase, Phase::LoggedIn(_))
+                    && now.instant.saturating_duration_since(c.connected_at) >= timeout
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for conn in expired {
+            tracing::debug!(conn, "login timeout");
+            self.connections.remove(&conn);
+            self.close(conn);
+        }
+    }
+
+    /// A request from a connection.
+    ///
+    /// Before login only Login is handled; anything else is dropped (logged
+    /// at debug level). Soulfind instead stalls the stream until login, which
+    /// lets a client pile up unbounded input; the official server's behaviour
+    /// is unknown. Dropping is bounded and simple; clients send nothing
+    /// before the Login reply in practice.
+    pub fn handle(&mut self, conn: ConnId, request: ServerRequest, now: Now) {
+        let Some(connection) = self.connections.get(&conn) else {
+            return;
+        };
+        match (&connection.phase, request) {
+            (Phase::LoggedIn(username), request) => {
+                let username = username.clone();
+                self.handle_logged_in(conn, &username, request, now);
+            }
+            (Phase::Anonymous, ServerRequest::Login(login)) => self.login(conn, login, now),
+            (Phase::CheckingPassword(_), ServerRequest::Login(_)) => {
+                tracing::debug!(conn, "Login while one is being checked: ignored");
+            }
+            (_, other) => tracing::debug!(conn, message = other.name(), "dropped before login"),
+        }
+    }
+
+    fn handle_logged_in(&mut self, conn: ConnId, me: &str, request: ServerRequest, now: Now) {
+        use ServerRequest as R;
+        match request {
+            R::Login(_) => tracing::debug!(conn, "Login while logged in: ignored"),
+            R::SetListenPort(m) => self.set_listen_port(me, m),
+            R::GetPeerAddress(m) => self.get_peer_address(conn, &m.username),
+            R::AddUser(m) => self.watch_user(conn, me, &m.username),
+            R::RemoveUser(m) => self.unwatch_user(me, &m.username),
+            R::GetUserStatus(m) => self.get_user_status(conn, &m.username, now),
+            R::SetStatus(m) => self.set_status(conn, me, m.status, now),
+            R::GetUserStats(m) => self.get_user_stats(conn, &m.username),
+            R::SharedFoldersFiles(m) => {
+                self.set_shared_counts(me, m.shared_folder_count, m.shared_file_count)
+            }
+            R::SendUploadSpeed(m) => self.upload_speed(me, m.speed),
+            R::ConnectToPeer(m) => self.connect_to_peer(conn, me, m, now),
+            R::CannotConnect(m) => self.cannot_connect(m),
+            R::SendConnectTicket(m) => self.forward_ticket(me, &m.username, m.ticket, true),
+            R::PlaceInLineRequest(m) => self.forward_ticket(me, &m.username, m.ticket, false),
+            R::Ping(_) => {} // No reply, as the official server and soulfind.
+            R::NewPassword(m) => self.change_password(conn, me, m),
+            R::PrivateChatMessage(m) => self.private_message(me, &m.username, &m.message, now),
+            R::PrivateChatMessageAck(m) => self.ack_message(me, m.chat_id),
+            R::PrivateChatMessageUsers(m) => self.message_users(me, &m.usernames, &m.message, now),
+            R::FileSearch(m) => self.search(me, m.ticket, &m.query, search::Audience::Everyone),
+            R::WishlistSearch(m) => self.search(me, m.ticket, &m.query, search::Audience::Everyone),
+            R::UserSearch(m) => {
+                self.search(me, m.ticket, &m.query, search::Audience::User(&m.username))
+            }
+            R::GetRelatedSearches(m) => self.related_searches(conn, m.query),
+            other => tracing::debug!(conn, message = other.name(), "not handled yet: ignored"),
+        }
+    }
+
+    /// Queues `message` for `conn`.
+    fn send(&mut self, conn: ConnId, message: impl Into<ServerResponse>) {
+        self.outputs.push_back(Output::Send {
+            conn,
+            message: message.into(),
+        });
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        self.outputs.push_back(Output::Close { conn });
+    }
+
+    /// The connection of `username`, if online.
+    fn conn_of(&self, username: &str) -> Option<ConnId> {
+        self.sessions.get(username).map(|s| s.conn)
+    }
+
+    /// Logs a store failure; the request that needed it is dropped. The
+    /// database being unusable must not take the whole server down.
+    fn store_failed(&self, what: &str, error: &crate::store::StoreError) {
+        tracing::error!(%error, "store: {what}");
+    }
+}
+
+impl ServerState {
+    /// A password job finished. An outcome for a connection that is gone is
+    /// dropped, except a password change, which is stored anyway.
+    pub fn password_checked(&mut self, job: PasswordJob, outcome: PasswordOutcome, now: Now) {
+        match job.purpose {
+            PasswordPurpose::Change { ref username } => {
+                let username = username.clone();
+                self.password_changed(job.conn, &username, &job.password, outcome)
+            }
+            _ => self.login_password_checked(job, outcome, now),
+        }
+    }
+}

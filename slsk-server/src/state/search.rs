@@ -1,0 +1,114 @@
+//! Searches: the checks, and the one place that decides who receives a
+//! search (so the distributed tree can replace the global fan-out later).
+
+use std::collections::BTreeSet;
+
+use slsk_proto::server::{FileSearchResponse, GetRelatedSearchesResponse};
+
+use super::{ConnId, ServerState};
+
+/// Who a search goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Audience<'a> {
+    /// FileSearch(26) and WishlistSearch(103): every online user but the
+    /// searcher.
+    Everyone,
+    /// UserSearch(42): that user alone, if online.
+    User(&'a str),
+}
+
+/// The server-side excluded phrases. A query matches a phrase when every word
+/// of the phrase is a word of the query, ignoring case (soulfind's FTS5 rule).
+/// Words are runs of letters and digits.
+///
+/// ```
+/// use slsk_server::state::PhraseFilter;
+///
+/// let filter = PhraseFilter::new(&["bad band".to_owned()]);
+/// assert!(filter.matches("Band of the BAD"));
+/// assert!(!filter.matches("bad bandana"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct PhraseFilter {
+    /// Each phrase as its set of lowercase words; phrases without words are
+    /// left out (they would match everything).
+    phrases: Vec<BTreeSet<String>>,
+}
+
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+impl PhraseFilter {
+    pub fn new(phrases: &[String]) -> Self {
+        Self {
+            phrases: phrases
+                .iter()
+                .map(|p| words(p).collect::<BTreeSet<_>>())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        }
+    }
+
+    /// Whether `query` contains every word of some phrase.
+    pub fn matches(&self, query: &str) -> bool {
+        if self.phrases.is_empty() {
+            return false;
+        }
+        let query: BTreeSet<String> = words(query).collect();
+        self.phrases.iter().any(|phrase| phrase.is_subset(&query))
+    }
+}
+
+impl ServerState {
+    /// Relays a search as FileSearch(26) (searcher, ticket, query), unless
+    /// the query is over the size limit or matches an excluded phrase, in
+    /// which case it is dropped silently.
+    ///
+    /// Global and wishlist searches go to every online user except the
+    /// searcher: soulfind includes the searcher, but a client has no use for
+    /// its own query and the official server (through the distributed tree)
+    /// does not send it back either. Soulfind batches searches every 650 ms;
+    /// this sends at once, relying on the per-connection queue limits.
+    pub(super) fn search(&mut self, me: &str, ticket: u32, query: &str, audience: Audience<'_>) {
+        if query.len() > self.config.max_query_bytes {
+            return tracing::debug!(user = %me, "search dropped: query too long");
+        }
+        if self.filter.matches(query) {
+            return tracing::debug!(user = %me, "search dropped: excluded phrase");
+        }
+        let targets: Vec<ConnId> = match audience {
+            Audience::Everyone => self
+                .sessions
+                .iter()
+                .filter(|(name, _)| name.as_str() != me)
+                .map(|(_, s)| s.conn)
+                .collect(),
+            Audience::User(name) => self.conn_of(name).into_iter().collect(),
+        };
+        for conn in targets {
+            self.send(
+                conn,
+                FileSearchResponse {
+                    username: me.to_owned(),
+                    ticket,
+                    query: query.to_owned(),
+                },
+            );
+        }
+    }
+
+    /// GetRelatedSearches(153): always an empty list, as the official server
+    /// has sent since 2018 (Nicotine+'s notes).
+    pub(super) fn related_searches(&mut self, conn: ConnId, query: String) {
+        self.send(
+            conn,
+            GetRelatedSearchesResponse {
+                query,
+                related_searches: Vec::new(),
+            },
+        );
+    }
+}
