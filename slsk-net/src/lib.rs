@@ -18,7 +18,9 @@
 //! Connections (peer-init handshakes, obfuscated peer connections, file
 //! transfers), the client and the server are not built yet.
 
+pub mod client;
 mod codec;
 
+pub use client::{Client, ClientConfig, Event, Events};
 pub use codec::MessageCodec;
 pub use slsk_proto;
