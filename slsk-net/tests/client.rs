@@ -636,3 +636,42 @@ async fn a_slow_consumer_gets_every_event_in_order() {
     }
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_oversized_frame_drops_the_connection_and_the_session_reconnects() {
+    let server = FakeServer::start().await;
+    let (client, mut events, mut side) = logged_in(&server, server.config("alice")).await;
+    // A length prefix far over any limit: nothing after it can be trusted.
+    side.writer
+        .get_mut()
+        .try_write(&[0xf0, 0xff, 0xff, 0xff, 1, 0, 0, 0])
+        .unwrap();
+    wait_for(&mut events, |e| matches!(e, Event::Disconnected)).await;
+    let mut side = server.accept().await;
+    side.accept_login().await;
+    wait_for(&mut events, |e| matches!(e, Event::Reconnected(_))).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let server = FakeServer::start().await;
+    let mut config = server.config("alice");
+    config.timing.write_timeout = Duration::from_millis(200);
+    config.reconnect.enabled = false;
+    let (client, mut events, _side) = logged_in(&server, config).await;
+    // The fake server never reads again: fill the socket buffers until a
+    // write cannot finish. Bounded: loopback buffers are a few MiB at most.
+    let text = "x".repeat(1 << 20);
+    for _ in 0..256 {
+        if client.send_private_message("bob", &text).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::Disconnected)).await,
+        Event::Disconnected
+    );
+    assert_events_end(&mut events).await;
+    assert!(client.is_closed());
+}

@@ -135,6 +135,10 @@ pub struct Timing {
     /// Limit on waiting for the reply to a request (peer address, status,
     /// stats, watch, password change).
     pub request_timeout: Duration,
+    /// Limit on writing to the server: a server that takes longer to accept
+    /// our bytes is treated as gone (the connection is dropped and the
+    /// session reconnects), so a stuck socket cannot stall the session.
+    pub write_timeout: Duration,
     /// Interval between application-level Pings. Current servers do not
     /// answer them; they keep middleboxes from dropping an idle connection.
     pub ping_interval: Duration,
@@ -144,7 +148,8 @@ pub struct Timing {
 }
 
 impl Default for Timing {
-    /// 10 s to connect, 30 s for the Login reply, 30 s per request, a Ping
+    /// 10 s to connect, 30 s for the Login reply, 30 s per request, 30 s per
+    /// write, a Ping
     /// every 5 minutes (aioslsk's interval; Nicotine+ documents "at most once
     /// per minute"), TCP keepalive after 60 s idle.
     fn default() -> Self {
@@ -152,6 +157,7 @@ impl Default for Timing {
             connect_timeout: Duration::from_secs(10),
             login_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
             ping_interval: Duration::from_secs(5 * 60),
             tcp_keepalive: Some(Duration::from_secs(60)),
         }

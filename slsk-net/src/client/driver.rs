@@ -66,6 +66,7 @@ pub(crate) struct Driver {
     session: Session<Responder>,
     server: String,
     connect_timeout: Duration,
+    write_timeout: Duration,
     tcp_keepalive: Option<Duration>,
     limits: Limits,
     connection: Option<Connection>,
@@ -97,6 +98,7 @@ impl Driver {
             session,
             server: config.server,
             connect_timeout: config.timing.connect_timeout,
+            write_timeout: config.timing.write_timeout,
             tcp_keepalive: config.timing.tcp_keepalive,
             limits: config.limits,
             connection: None,
@@ -239,7 +241,8 @@ impl Driver {
                     Action::Send(request) => {
                         debug!(message = request.name(), "to server");
                         if let Some(connection) = &mut self.connection {
-                            match connection.writer.feed(request).await {
+                            let feed = connection.writer.feed(request);
+                            match within(self.write_timeout, feed).await {
                                 Ok(()) => unflushed = true,
                                 Err(error) => self.write_failed(error),
                             }
@@ -278,7 +281,7 @@ impl Driver {
 
     async fn flush(&mut self) {
         if let Some(connection) = &mut self.connection
-            && let Err(error) = connection.writer.flush().await
+            && let Err(error) = within(self.write_timeout, connection.writer.flush()).await
         {
             self.write_failed(error);
         }
@@ -357,6 +360,13 @@ impl Driver {
     }
 }
 
+/// `write`, failing with `TimedOut` if it takes longer than `limit`.
+async fn within(limit: Duration, write: impl Future<Output = io::Result<()>>) -> io::Result<()> {
+    tokio::time::timeout(limit, write)
+        .await
+        .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "write timed out")))
+}
+
 fn now() -> std::time::Instant {
     Instant::now().into_std()
 }
@@ -420,5 +430,29 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        (client.unwrap(), server.unwrap().0)
+    }
+
+    #[tokio::test]
+    async fn server_socket_gets_tcp_keepalive_and_nodelay() {
+        let (stream, _other) = pair().await;
+        configure_socket(&stream, Some(Duration::from_secs(60)));
+        assert!(socket2::SockRef::from(&stream).keepalive().unwrap());
+        assert!(stream.nodelay().unwrap());
+
+        let (stream, _other) = pair().await;
+        configure_socket(&stream, None);
+        assert!(!socket2::SockRef::from(&stream).keepalive().unwrap());
     }
 }

@@ -43,7 +43,7 @@ pub struct PrivateMessage {
 }
 
 /// Something that happened in the session.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
     /// A private message arrived (already acknowledged).
@@ -107,10 +107,18 @@ pub enum Event {
     ServerMessage(ServerResponse),
 }
 
-/// The session's events, in order. Bounded: while it is full the session
-/// stops reading from the server. Ends (`recv` returns `None`) when the
-/// session ends: after [`Client::shutdown`](crate::client::Client::shutdown),
-/// [`Event::Kicked`] or [`Event::LoginRejected`].
+/// The session's events, in order.
+///
+/// Bounded ([`ClientConfig::event_capacity`](crate::client::ClientConfig::event_capacity)):
+/// while it is full the session stops reading from the server, so memory
+/// does not grow; requests still time out meanwhile, so keep reading. Dropping
+/// `Events` discards later events without stopping the session.
+///
+/// Ends (`recv` returns `None`) when the session ends: after
+/// [`Client::shutdown`](crate::client::Client::shutdown), when every
+/// [`Client`](crate::client::Client) handle is dropped, after
+/// [`Event::Kicked`] or [`Event::LoginRejected`], or after
+/// [`Event::Disconnected`] when reconnecting is disabled.
 ///
 /// Also a [`futures_core::Stream`] of [`Event`].
 #[derive(Debug)]

@@ -13,7 +13,7 @@
 //! tokio driver, a number in tests); the session hands it back in
 //! [`Action::Reply`].
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
@@ -101,7 +101,7 @@ pub(crate) enum Action<T> {
 
 /// A server request whose reply callers wait for. Callers asking the same
 /// thing while it is in flight share it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Query {
     PeerAddress(String),
     UserStatus(String),
@@ -147,7 +147,8 @@ pub(crate) struct Session<T> {
     /// Users watched through [`Command::Watch`], watched again after each
     /// login.
     watched: BTreeSet<String>,
-    pending: HashMap<Query, Pending<T>>,
+    /// Ordered, so expiry and failure replies come in a reproducible order.
+    pending: BTreeMap<Query, Pending<T>>,
     actions: VecDeque<Action<T>>,
 }
 
@@ -162,7 +163,7 @@ impl<T> Session<T> {
             ever_logged_in: false,
             backoff,
             watched: BTreeSet::new(),
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
             actions: VecDeque::new(),
         }
     }
@@ -615,7 +616,7 @@ impl<T> Session<T> {
     }
 
     fn fail_pending(&mut self, error: RequestError) {
-        for (_, pending) in self.pending.drain() {
+        for (_, pending) in std::mem::take(&mut self.pending) {
             for waiter in pending.waiters {
                 self.actions
                     .push_back(Action::Reply(waiter, Err(error.clone())));
