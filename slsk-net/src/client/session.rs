@@ -228,7 +228,7 @@ impl<T> Session<T> {
         self.send(login);
         self.send(self.listen_port());
         self.state = State::LoggingIn {
-            deadline: now + self.config.timing.login_timeout,
+            deadline: later(now, self.config.timing.login_timeout),
         };
     }
 
@@ -308,7 +308,7 @@ impl<T> Session<T> {
             State::LoggedIn { next_ping } if next_ping <= now => {
                 self.send(PingRequest);
                 self.state = State::LoggedIn {
-                    next_ping: now + self.config.timing.ping_interval,
+                    next_ping: later(now, self.config.timing.ping_interval),
                 };
             }
             State::Waiting { until } if until <= now => {
@@ -466,7 +466,7 @@ impl<T> Session<T> {
                 };
                 self.backoff.reset();
                 self.state = State::LoggedIn {
-                    next_ping: now + self.config.timing.ping_interval,
+                    next_ping: later(now, self.config.timing.ping_interval),
                 };
                 self.send_post_login();
                 if self.ever_logged_in {
@@ -590,7 +590,7 @@ impl<T> Session<T> {
             query,
             Pending {
                 waiters: vec![token],
-                deadline: now + self.config.timing.request_timeout,
+                deadline: later(now, self.config.timing.request_timeout),
             },
         );
         self.send(request);
@@ -630,7 +630,9 @@ impl<T> Session<T> {
             return;
         }
         let (attempt, delay) = self.backoff.next_delay();
-        self.state = State::Waiting { until: now + delay };
+        self.state = State::Waiting {
+            until: later(now, delay),
+        };
         self.emit(Event::Reconnecting { attempt, delay });
     }
 
@@ -651,6 +653,13 @@ impl<T> Session<T> {
     fn reply(&mut self, token: T, result: Result<Reply, RequestError>) {
         self.actions.push_back(Action::Reply(token, result));
     }
+}
+
+/// `now + wait`, saturating: a huge setting (`Duration::MAX` to never ping,
+/// say) means "about never" instead of an overflow.
+fn later(now: Instant, wait: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(wait.min(CENTURY)).unwrap_or(now)
 }
 
 /// The server's confirmation of a password change (code 142, carrying the new

@@ -785,3 +785,17 @@ fn privileges_stats_forwarding_and_other_messages() {
     ));
     assert!(s.is_ended());
 }
+
+#[test]
+fn huge_intervals_do_not_overflow() {
+    let now = Instant::now();
+    let mut config = config();
+    config.timing.ping_interval = Duration::MAX;
+    config.timing.request_timeout = Duration::MAX;
+    config.timing.login_timeout = Duration::MAX;
+    let mut s = logged_in(config, now);
+    s.command(1, Command::UserStats("bob".into()), now);
+    assert!(s.next_deadline().unwrap() > now + Duration::from_secs(365 * 24 * 3600));
+    s.timer(now + Duration::from_secs(3600));
+    assert!(replies(&drain(&mut s)).is_empty());
+}
