@@ -14,6 +14,28 @@ use tokio_util::codec::{Decoder, Encoder};
 /// *item*: the frame has been consumed, the stream stays usable, and the
 /// connection decides what to do. Only a frame over the size limit is a stream
 /// error, since nothing after it can be trusted.
+///
+/// Use it with `tokio_util::codec::Framed`, `FramedRead` or `FramedWrite`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use futures_util::{SinkExt, StreamExt};
+/// use slsk_net::MessageCodec;
+/// use slsk_proto::server::{PingRequest, ServerRequest};
+/// use tokio_util::codec::{FramedRead, FramedWrite};
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let stream = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+/// let (accepted, _) = listener.accept().await?;
+///
+/// let mut to_server = FramedWrite::new(stream, MessageCodec::<ServerRequest>::default());
+/// let mut from_client = FramedRead::new(accepted, MessageCodec::<ServerRequest>::default());
+/// to_server.send(PingRequest.into()).await?;
+/// let message = from_client.next().await.unwrap()?; // an io error ends the stream
+/// assert_eq!(message, Ok(PingRequest.into())); // a payload error does not
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct MessageCodec<M> {
     limits: Limits,
@@ -21,6 +43,7 @@ pub struct MessageCodec<M> {
 }
 
 impl<M> MessageCodec<M> {
+    /// A codec that enforces `limits` on every frame it decodes.
     pub fn new(limits: Limits) -> Self {
         Self {
             limits,

@@ -1,24 +1,71 @@
 //! Tokio networking for the Soulseek protocol.
 //!
-//! So far: [`MessageCodec`], a tokio-util codec that turns a byte stream of
-//! one connection kind into typed messages of `slsk-proto` and back. Use it
-//! with `tokio_util::codec::Framed`:
+//! - [`client`]: the session with the server. [`Client::connect`] logs in
+//!   and keeps the session alive (keepalive, reconnection); the [`Client`]
+//!   handle asks the server things and sends private messages; [`Events`]
+//!   reports what happens.
+//! - [`MessageCodec`]: a tokio-util codec that turns a byte stream of one
+//!   connection kind into typed messages of `slsk-proto` and back.
 //!
-//! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! use slsk_net::MessageCodec;
-//! use slsk_proto::server::ServerResponse;
-//! use tokio_util::codec::FramedRead;
+//! # Log in and exchange private messages
 //!
-//! let stream = tokio::net::TcpStream::connect("127.0.0.1:2242").await?;
-//! let frames = FramedRead::new(stream, MessageCodec::<ServerResponse>::default());
+//! ```
+//! # // A fake server on loopback stands in for a real one, so this runs.
+//! # use futures_util::{SinkExt, StreamExt};
+//! # use slsk_proto::server::{LoginResponse, PrivateChatMessageResponse, ServerRequest, ServerResponse};
+//! # use tokio_util::codec::Framed;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let server_address = listener.local_addr()?.to_string();
+//! # tokio::spawn(async move {
+//! #     let (socket, _) = listener.accept().await.unwrap();
+//! #     let mut reader = Framed::new(socket, slsk_net::MessageCodec::<ServerRequest>::default());
+//! #     let _login = reader.next().await;
+//! #     let mut writer = reader.map_codec(|_| slsk_net::MessageCodec::<ServerResponse>::default());
+//! #     writer.send(ServerResponse::Login(LoginResponse::Success {
+//! #         greeting: "welcome".into(), ip: [127, 0, 0, 1].into(),
+//! #         md5_hash: slsk_proto::password_hash("secret"), is_supporter: false,
+//! #     })).await.unwrap();
+//! #     let mut reader = writer.map_codec(|_| slsk_net::MessageCodec::<ServerRequest>::default());
+//! #     while let Some(Ok(Ok(request))) = reader.next().await {
+//! #         if let ServerRequest::PrivateChatMessage(pm) = request {
+//! #             assert_eq!((pm.username.as_str(), pm.message.as_str()), ("bob", "hello bob"));
+//! #             break;
+//! #         }
+//! #     }
+//! #     let mut writer = reader.map_codec(|_| slsk_net::MessageCodec::<ServerResponse>::default());
+//! #     writer.send(PrivateChatMessageResponse {
+//! #         chat_id: 1, timestamp: 0, username: "bob".into(),
+//! #         message: "hello alice".into(), is_direct: Some(true),
+//! #     }.into()).await.unwrap();
+//! #     while writer.next().await.is_some() {}
+//! # });
+//! use slsk_net::{Client, ClientConfig, Event};
+//!
+//! let mut config = ClientConfig::new(server_address, "alice", "secret");
+//! config.listen_port = 2234; // where our peer listener accepts connections
+//!
+//! let (client, mut events) = Client::connect(config).await?;
+//! client.send_private_message("bob", "hello bob").await?;
+//!
+//! while let Some(event) = events.recv().await {
+//!     if let Event::PrivateMessage(message) = event {
+//!         // Already acknowledged to the server.
+//!         println!("{}: {}", message.username, message.text);
+//!         break;
+//!     }
+//! }
+//! client.shutdown().await;
 //! # Ok(()) }
 //! ```
 //!
-//! Connections (peer-init handshakes, obfuscated peer connections, file
-//! transfers), the client and the server are not built yet.
+//! Peer connections (peer-init handshakes, obfuscated peer connections,
+//! file transfers) are not built yet.
 
+pub mod client;
 mod codec;
 
+pub use client::{Client, ClientConfig, Event, Events};
 pub use codec::MessageCodec;
 pub use slsk_proto;

@@ -1,0 +1,152 @@
+//! What the session tells its user: typed events on a bounded stream.
+
+use std::net::Ipv4Addr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use slsk_proto::DecodeError;
+use slsk_proto::server::{AddUserResponse, ServerResponse};
+use slsk_proto::structures::UserStats;
+use slsk_proto::tables::{LoginRejectionReason, UserStatus};
+use tokio::sync::mpsc;
+
+/// What the server said when it accepted our login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginInfo {
+    /// The message of the day.
+    pub greeting: String,
+    /// Our public IP address as the server sees it.
+    pub ip: Ipv4Addr,
+    /// Whether the account has ever had privileges.
+    pub is_supporter: bool,
+}
+
+/// A private message received from another user (or from `server`).
+///
+/// The session has already acknowledged it (PrivateChatMessageAck), so the
+/// server will not deliver it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateMessage {
+    /// The server's id for the message.
+    pub id: u32,
+    /// When the message was sent, in Unix seconds.
+    pub timestamp: u32,
+    /// The sender.
+    pub username: String,
+    /// The text.
+    pub text: String,
+    /// `true` for a replay: a message the server queued earlier (for example
+    /// while we were offline) and delivers again at login. `false` when it is
+    /// delivered as it is sent, or when the server does not say.
+    pub is_replay: bool,
+}
+
+/// Something that happened in the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A private message arrived (already acknowledged).
+    PrivateMessage(PrivateMessage),
+    /// A user's status, either answering a request or pushed by the server
+    /// for a watched user.
+    UserStatus {
+        /// The user.
+        username: String,
+        /// Offline, away or online.
+        status: UserStatus,
+        /// Whether the user has privileges.
+        privileged: bool,
+    },
+    /// A user's statistics, answering a request or pushed by the server.
+    UserStats {
+        /// The user.
+        username: String,
+        /// Speed, uploads, shared files and folders.
+        stats: UserStats,
+    },
+    /// The server's reply to watching a user (also the re-watches the
+    /// session sends after each login).
+    UserWatched(AddUserResponse),
+    /// Our privileges, answering the CheckPrivileges sent after each login.
+    Privileges {
+        /// Time left; zero without privileges.
+        time_left: Duration,
+    },
+    /// The server confirmed a password change.
+    PasswordChanged,
+    /// The connection to the server was lost.
+    Disconnected,
+    /// The session waits `delay` before reconnection attempt number
+    /// `attempt` (from 1).
+    Reconnecting {
+        /// Attempt number, from 1; starts over after a successful login.
+        attempt: u32,
+        /// How long the session waits before this attempt.
+        delay: Duration,
+    },
+    /// The session logged in again after a lost connection and re-sent its
+    /// state (ports, status, shares, watched users).
+    Reconnected(LoginInfo),
+    /// The server disconnected us because the same user logged in elsewhere
+    /// (Kicked, also called Relogged). The session ends; it does not
+    /// reconnect.
+    Kicked,
+    /// The server rejected a login after a reconnect (the password was
+    /// changed elsewhere, say). The session ends.
+    LoginRejected {
+        /// The server's reason.
+        reason: LoginRejectionReason,
+        /// The detail the server may add.
+        detail: Option<String>,
+    },
+    /// A message from the server whose payload did not decode. The session
+    /// skipped it and goes on.
+    Undecodable(DecodeError),
+    /// A server message the session does not handle itself.
+    ServerMessage(ServerResponse),
+}
+
+/// The session's events, in order.
+///
+/// Bounded ([`ClientConfig::event_capacity`](crate::client::ClientConfig::event_capacity)):
+/// while it is full the session stops reading from the server, so memory
+/// does not grow; requests still time out meanwhile, so keep reading. Dropping
+/// `Events` discards later events without stopping the session.
+///
+/// Ends (`recv` returns `None`) when the session ends: after
+/// [`Client::shutdown`](crate::client::Client::shutdown), when every
+/// [`Client`](crate::client::Client) handle is dropped, after
+/// [`Event::Kicked`] or [`Event::LoginRejected`], or after
+/// [`Event::Disconnected`] when reconnecting is disabled.
+///
+/// Also a [`futures_core::Stream`] of [`Event`].
+#[derive(Debug)]
+pub struct Events {
+    receiver: mpsc::Receiver<Event>,
+}
+
+impl Events {
+    pub(crate) fn new(receiver: mpsc::Receiver<Event>) -> Self {
+        Self { receiver }
+    }
+
+    /// The next event, or `None` once the session has ended and every event
+    /// has been received.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.receiver.recv().await
+    }
+
+    /// The next event if one is ready, without waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.receiver.try_recv().ok()
+    }
+}
+
+impl futures_core::Stream for Events {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.receiver.poll_recv(cx)
+    }
+}

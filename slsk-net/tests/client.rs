@@ -1,0 +1,685 @@
+//! The client session against a scripted fake server on loopback.
+
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures_util::{SinkExt, StreamExt};
+use slsk_net::MessageCodec;
+use slsk_net::client::{
+    CLIENT_MAJOR_VERSION, CLIENT_MINOR_VERSION, Client, ClientConfig, ConnectError, Event, Events,
+    OwnStatus, PeerLink, PrivateMessage, RequestError,
+};
+use slsk_proto::server::{
+    GetPeerAddressRequest, GetUserStatusRequest, GetUserStatusResponse, KickedResponse,
+    LoginResponse, PingRequest, PrivateChatMessageAckRequest, PrivateChatMessageRequest,
+    PrivateChatMessageResponse, ServerRequest, ServerResponse, SetListenPortRequest,
+};
+use slsk_proto::tables::{LoginRejectionReason, ObfuscationType, UserStatus};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_util::codec::{Decoder, FramedRead, FramedWrite};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A fake server: accepts connections on loopback.
+struct FakeServer {
+    listener: TcpListener,
+}
+
+impl FakeServer {
+    async fn start() -> Self {
+        Self {
+            listener: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        }
+    }
+
+    fn config(&self, username: &str) -> ClientConfig {
+        let mut config = ClientConfig::new(
+            self.listener.local_addr().unwrap().to_string(),
+            username,
+            "secret",
+        );
+        config.listen_port = 2234;
+        config.obfuscated_port = Some(2235);
+        config.timing.request_timeout = Duration::from_secs(10);
+        config.timing.login_timeout = Duration::from_secs(10);
+        config.reconnect.first_delay_min = Duration::from_millis(5);
+        config.reconnect.first_delay_max = Duration::from_millis(20);
+        config.reconnect.max_delay = Duration::from_millis(100);
+        config
+    }
+
+    async fn accept(&self) -> ServerSide {
+        let (stream, _) = timeout(TIMEOUT, self.listener.accept())
+            .await
+            .expect("the client connects")
+            .unwrap();
+        ServerSide::new(stream)
+    }
+}
+
+/// One accepted client connection, seen from the server.
+struct ServerSide {
+    reader: FramedRead<OwnedReadHalf, MessageCodec<ServerRequest>>,
+    writer: FramedWrite<OwnedWriteHalf, MessageCodec<ServerResponse>>,
+}
+
+impl ServerSide {
+    fn new(stream: TcpStream) -> Self {
+        let (read, write) = stream.into_split();
+        Self {
+            reader: FramedRead::new(read, MessageCodec::default()),
+            writer: FramedWrite::new(write, MessageCodec::default()),
+        }
+    }
+
+    /// The first raw read of the connection, decoded: every request in it.
+    async fn first_read(&mut self) -> Vec<ServerRequest> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = timeout(TIMEOUT, self.reader.get_mut().read(&mut buf))
+            .await
+            .expect("the client writes")
+            .unwrap();
+        let mut bytes = BytesMut::from(&buf[..n]);
+        let mut codec = MessageCodec::<ServerRequest>::default();
+        let mut requests = Vec::new();
+        while let Some(item) = codec.decode(&mut bytes).unwrap() {
+            requests.push(item.unwrap());
+        }
+        assert!(bytes.is_empty(), "a partial frame in the first read");
+        requests
+    }
+
+    async fn recv(&mut self) -> ServerRequest {
+        timeout(TIMEOUT, self.reader.next())
+            .await
+            .expect("the client sends")
+            .expect("connection open")
+            .unwrap()
+            .unwrap()
+    }
+
+    /// The next request, or `None` at end of stream.
+    async fn recv_or_eof(&mut self) -> Option<ServerRequest> {
+        timeout(TIMEOUT, self.reader.next())
+            .await
+            .expect("the client sends or closes")
+            .map(|r| r.unwrap().unwrap())
+    }
+
+    async fn send(&mut self, message: impl Into<ServerResponse>) {
+        self.writer.send(message.into()).await.unwrap();
+    }
+
+    /// Answer the login (read with `recv`) with success, then read the
+    /// post-login messages.
+    async fn accept_login(&mut self) -> Vec<ServerRequest> {
+        let login = self.recv().await;
+        assert!(matches!(login, ServerRequest::Login(_)), "{login:?}");
+        let port = self.recv().await;
+        assert!(matches!(port, ServerRequest::SetListenPort(_)), "{port:?}");
+        self.send_login_success().await;
+        self.post_login().await
+    }
+
+    async fn send_login_success(&mut self) {
+        self.send(ServerResponse::Login(LoginResponse::Success {
+            greeting: "welcome".into(),
+            ip: Ipv4Addr::new(127, 0, 0, 1),
+            md5_hash: slsk_proto::password_hash("secret"),
+            is_supporter: false,
+        }))
+        .await;
+    }
+
+    /// The post-login messages: everything up to and including the AddUser
+    /// of the user itself, plus `extra` more.
+    async fn post_login(&mut self) -> Vec<ServerRequest> {
+        let mut messages = Vec::new();
+        loop {
+            let message = self.recv().await;
+            let last = matches!(message, ServerRequest::AddUser(_));
+            messages.push(message);
+            if last {
+                return messages;
+            }
+        }
+    }
+}
+
+/// Connect a client to `server`, accepting its login.
+async fn logged_in(server: &FakeServer, config: ClientConfig) -> (Client, Events, ServerSide) {
+    let (client, side) = tokio::join!(Client::connect(config), async {
+        let mut side = server.accept().await;
+        side.accept_login().await;
+        side
+    });
+    let (client, events) = client.unwrap();
+    (client, events, side)
+}
+
+async fn next_event(events: &mut Events) -> Event {
+    timeout(TIMEOUT, events.recv())
+        .await
+        .expect("an event comes")
+        .expect("the session goes on")
+}
+
+/// Skip events until one matches.
+async fn wait_for(events: &mut Events, wanted: impl Fn(&Event) -> bool) -> Event {
+    for _ in 0..1000 {
+        let event = next_event(events).await;
+        if wanted(&event) {
+            return event;
+        }
+    }
+    panic!("no matching event among 1000");
+}
+
+/// The stream ends after the remaining events.
+async fn assert_events_end(events: &mut Events) -> Vec<Event> {
+    let mut rest = Vec::new();
+    for _ in 0..1000 {
+        match timeout(TIMEOUT, events.recv())
+            .await
+            .expect("the stream ends")
+        {
+            Some(event) => rest.push(event),
+            None => return rest,
+        }
+    }
+    panic!("the event stream does not end");
+}
+
+#[tokio::test]
+async fn login_and_listen_port_share_one_write_then_post_login_messages() {
+    let server = FakeServer::start().await;
+    let config = server.config("alice");
+    let (client, side) = tokio::join!(Client::connect(config), async {
+        let mut side = server.accept().await;
+        let first = side.first_read().await;
+        side.send_login_success().await;
+        let post = side.post_login().await;
+        (first, post)
+    });
+    let (client, _events) = client.unwrap();
+    let (first, post) = side;
+    match first.as_slice() {
+        [
+            ServerRequest::Login(login),
+            ServerRequest::SetListenPort(port),
+        ] => {
+            assert_eq!(login.username, "alice");
+            assert_eq!(login.password, "secret");
+            assert_eq!(login.version, CLIENT_MAJOR_VERSION);
+            assert_eq!(login.minor_version, Some(CLIENT_MINOR_VERSION));
+            assert_eq!(
+                login.md5_hash.as_deref(),
+                Some(slsk_proto::login_hash("alice", "secret").as_str())
+            );
+            assert_eq!(
+                *port,
+                SetListenPortRequest {
+                    port: 2234,
+                    obfuscation_type: Some(ObfuscationType::Rotated),
+                    obfuscated_port: Some(2235),
+                }
+            );
+        }
+        other => panic!("first read: {other:?}"),
+    }
+    let names: Vec<&str> = post.iter().map(|m| m.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "SetListenPort",
+            "SharedFoldersFiles",
+            "ToggleParentSearch",
+            "BranchRoot",
+            "BranchLevel",
+            "AcceptChildren",
+            "CheckPrivileges",
+            "SetStatus",
+            "AddUser",
+        ]
+    );
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn login_failure_surfaces_reason_and_detail() {
+    let server = FakeServer::start().await;
+    let config = server.config("a very long nick");
+    let (result, ()) = tokio::join!(Client::connect(config), async {
+        let mut side = server.accept().await;
+        side.recv().await;
+        side.send(ServerResponse::Login(LoginResponse::Failure {
+            reason: LoginRejectionReason::InvalidUsername,
+            detail: Some("Nick too long.".into()),
+        }))
+        .await;
+        // The client closes the connection itself.
+        while side.recv_or_eof().await.is_some() {}
+    });
+    match result {
+        Err(error @ ConnectError::Rejected { .. }) => {
+            assert_eq!(
+                error.to_string(),
+                "login rejected: INVALIDUSERNAME (Nick too long.)"
+            );
+            let ConnectError::Rejected { reason, detail } = error else {
+                unreachable!()
+            };
+            assert_eq!(reason, LoginRejectionReason::InvalidUsername);
+            assert_eq!(detail.as_deref(), Some("Nick too long."));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connect_errors_are_typed() {
+    // A closed port: bind, note the address, close.
+    let addr = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let config = ClientConfig::new(addr.to_string(), "alice", "secret");
+    match timeout(TIMEOUT, Client::connect(config)).await.unwrap() {
+        Err(ConnectError::Io(_)) => {}
+        other => panic!("{other:?}"),
+    }
+
+    // A server that accepts and never answers the login.
+    let server = FakeServer::start().await;
+    let mut config = server.config("alice");
+    config.timing.login_timeout = Duration::from_millis(200);
+    let (result, _side) = tokio::join!(Client::connect(config), server.accept());
+    assert!(matches!(result, Err(ConnectError::Timeout)), "{result:?}");
+
+    // A server that closes before answering.
+    let server = FakeServer::start().await;
+    let (result, ()) = tokio::join!(Client::connect(server.config("alice")), async {
+        let mut side = server.accept().await;
+        side.recv().await;
+    });
+    assert!(matches!(result, Err(ConnectError::Closed)), "{result:?}");
+}
+
+#[tokio::test]
+async fn concurrent_status_requests_share_one_server_request() {
+    let server = FakeServer::start().await;
+    let (client, _events, mut side) = logged_in(&server, server.config("alice")).await;
+    let (first, second, sentinel, ()) = tokio::join!(
+        client.user_status("bob"),
+        client.user_status("bob"),
+        // Queued after both requests: when the server sees it, both have
+        // reached the session.
+        client.send(PingRequest.into()),
+        async {
+            assert_eq!(
+                side.recv().await,
+                GetUserStatusRequest {
+                    username: "bob".into()
+                }
+                .into()
+            );
+            assert_eq!(side.recv().await, PingRequest.into(), "one request only");
+            side.send(GetUserStatusResponse {
+                username: "bob".into(),
+                status: UserStatus::Away,
+                privileged: true,
+            })
+            .await;
+        }
+    );
+    sentinel.unwrap();
+    let expected = GetUserStatusResponse {
+        username: "bob".into(),
+        status: UserStatus::Away,
+        privileged: true,
+    };
+    assert_eq!(first.unwrap(), expected);
+    assert_eq!(second.unwrap(), expected);
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn unanswered_requests_time_out() {
+    let server = FakeServer::start().await;
+    let mut config = server.config("alice");
+    config.timing.request_timeout = Duration::from_millis(100);
+    let (client, _events, mut side) = logged_in(&server, config).await;
+    let result = timeout(TIMEOUT, client.peer_address("bob")).await.unwrap();
+    assert_eq!(result, Err(RequestError::Timeout));
+    assert_eq!(
+        side.recv().await,
+        GetPeerAddressRequest {
+            username: "bob".into()
+        }
+        .into()
+    );
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn private_messages_are_acknowledged_and_surfaced() {
+    let server = FakeServer::start().await;
+    let (client, mut events, mut side) = logged_in(&server, server.config("alice")).await;
+    side.send(PrivateChatMessageResponse {
+        chat_id: 42,
+        timestamp: 1_700_000_000,
+        username: "bob".into(),
+        message: "hello alice".into(),
+        is_direct: Some(false),
+    })
+    .await;
+    assert_eq!(
+        side.recv().await,
+        PrivateChatMessageAckRequest { chat_id: 42 }.into()
+    );
+    let event = wait_for(&mut events, |e| matches!(e, Event::PrivateMessage(_))).await;
+    assert_eq!(
+        event,
+        Event::PrivateMessage(PrivateMessage {
+            id: 42,
+            timestamp: 1_700_000_000,
+            username: "bob".into(),
+            text: "hello alice".into(),
+            is_replay: true,
+        })
+    );
+    client.send_private_message("bob", "hi bob").await.unwrap();
+    assert_eq!(
+        side.recv().await,
+        PrivateChatMessageRequest {
+            username: "bob".into(),
+            message: "hi bob".into()
+        }
+        .into()
+    );
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn reconnects_after_the_server_drops_the_connection() {
+    let server = FakeServer::start().await;
+    let (client, mut events, side) = logged_in(&server, server.config("alice")).await;
+    client.set_status(OwnStatus::Away).await.unwrap();
+    let (watch, mut side) = tokio::join!(client.watch("bob"), async {
+        let mut side = side;
+        let _status = side.recv().await;
+        assert_eq!(side.recv().await.name(), "AddUser");
+        side.send(ServerResponse::AddUser(
+            slsk_proto::server::AddUserResponse {
+                username: "bob".into(),
+                user: slsk_proto::server::AddUserResponseUser::Missing,
+            },
+        ))
+        .await;
+        side
+    });
+    assert_eq!(
+        watch.unwrap().user,
+        slsk_proto::server::AddUserResponseUser::Missing
+    );
+    // Carol's watch is never answered: the connection drops first. She is
+    // watched again after the reconnect all the same.
+    let (carol, ()) = tokio::join!(client.watch("carol"), async move {
+        assert_eq!(side.recv().await.name(), "AddUser");
+        drop(side);
+    });
+    assert_eq!(carol, Err(RequestError::Disconnected));
+
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::Disconnected)).await,
+        Event::Disconnected
+    );
+    assert!(matches!(
+        next_event(&mut events).await,
+        Event::Reconnecting { attempt: 1, .. }
+    ));
+    let mut side = server.accept().await;
+    let post = side.accept_login().await;
+    assert!(
+        post.contains(
+            &slsk_proto::server::SetStatusRequest {
+                status: UserStatus::Away
+            }
+            .into()
+        )
+    );
+    // Ourselves, then carol again (bob does not exist, so he is not).
+    let mut rewatched = Vec::new();
+    for message in post.iter().filter(|m| m.name() == "AddUser") {
+        if let ServerRequest::AddUser(a) = message {
+            rewatched.push(a.username.clone());
+        }
+    }
+    rewatched.push(match side.recv().await {
+        ServerRequest::AddUser(a) => a.username,
+        other => panic!("{other:?}"),
+    });
+    assert_eq!(rewatched, ["alice", "carol"]);
+    assert!(matches!(
+        wait_for(&mut events, |e| matches!(e, Event::Reconnected(_))).await,
+        Event::Reconnected(info) if info.greeting == "welcome"
+    ));
+    // And the session works.
+    let (status, ()) = tokio::join!(client.user_status("bob"), async {
+        assert_eq!(side.recv().await.name(), "GetUserStatus");
+        side.send(GetUserStatusResponse {
+            username: "bob".into(),
+            status: UserStatus::Online,
+            privileged: false,
+        })
+        .await;
+    });
+    assert_eq!(status.unwrap().status, UserStatus::Online);
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_reconnect_after_kicked() {
+    let server = FakeServer::start().await;
+    let (client, mut events, mut side) = logged_in(&server, server.config("alice")).await;
+    side.send(KickedResponse).await;
+    let rest = assert_events_end(&mut events).await;
+    assert!(rest.contains(&Event::Kicked), "{rest:?}");
+    assert!(
+        !rest
+            .iter()
+            .any(|e| matches!(e, Event::Reconnecting { .. } | Event::Reconnected(_))),
+        "{rest:?}"
+    );
+    // The client closed its side.
+    while side.recv_or_eof().await.is_some() {}
+    assert_eq!(client.user_status("bob").await, Err(RequestError::Closed));
+    assert!(client.is_closed());
+}
+
+#[tokio::test]
+async fn shutdown_closes_the_socket_and_ends_the_events() {
+    let server = FakeServer::start().await;
+    let (client, mut events, mut side) = logged_in(&server, server.config("alice")).await;
+    let other_handle = client.clone();
+    client.shutdown().await;
+    while side.recv_or_eof().await.is_some() {}
+    // Events is also a Stream; it ends.
+    let rest: Vec<Event> = timeout(TIMEOUT, (&mut events).collect())
+        .await
+        .expect("the stream ends");
+    assert!(
+        !rest.iter().any(|e| matches!(e, Event::Reconnecting { .. })),
+        "{rest:?}"
+    );
+    assert!(events.recv().await.is_none());
+    assert_eq!(
+        other_handle.send_private_message("bob", "x").await,
+        Err(RequestError::Closed)
+    );
+    // A second shutdown returns at once.
+    timeout(TIMEOUT, other_handle.shutdown()).await.unwrap();
+}
+
+#[tokio::test]
+async fn undecodable_messages_are_skipped() {
+    let server = FakeServer::start().await;
+    let (client, mut events, mut side) = logged_in(&server, server.config("alice")).await;
+    // A GetUserStatus (code 7) with a string length far past the payload.
+    side.writer
+        .get_mut()
+        .try_write(&[8, 0, 0, 0, 7, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])
+        .unwrap();
+    assert!(matches!(
+        wait_for(&mut events, |e| matches!(e, Event::Undecodable(_))).await,
+        Event::Undecodable(_)
+    ));
+    // The session goes on.
+    side.send(GetUserStatusResponse {
+        username: "bob".into(),
+        status: UserStatus::Online,
+        privileged: false,
+    })
+    .await;
+    assert!(matches!(
+        wait_for(&mut events, |e| matches!(e, Event::UserStatus { .. })).await,
+        Event::UserStatus { username, .. } if username == "bob"
+    ));
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn password_change_is_confirmed_by_the_server() {
+    let server = FakeServer::start().await;
+    let (client, _events, mut side) = logged_in(&server, server.config("alice")).await;
+    let (result, ()) = tokio::join!(client.change_password("n3w"), async {
+        match side.recv().await {
+            ServerRequest::NewPassword(request) => assert_eq!(request.password, "n3w"),
+            other => panic!("{other:?}"),
+        }
+        // The server-to-client direction of code 142 (not in the schema yet).
+        let mut payload = 3u32.to_le_bytes().to_vec();
+        payload.extend_from_slice(b"n3w");
+        side.send(ServerResponse::Unknown { code: 142, payload })
+            .await;
+    });
+    result.unwrap();
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn peer_layer_requests_and_hook() {
+    let server = FakeServer::start().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (peer_tx, peer_rx) = mpsc::channel(4);
+    let link = PeerLink {
+        requests: Some(peer_rx),
+        on_server_message: Some({
+            let seen = seen.clone();
+            Arc::new(move |m: &ServerResponse| seen.lock().unwrap().push(m.name()))
+        }),
+    };
+    let (client, side) = tokio::join!(Client::connect_with(server.config("alice"), link), async {
+        let mut side = server.accept().await;
+        side.accept_login().await;
+        side
+    });
+    let (client, mut events) = client.unwrap();
+    let mut side = side;
+    peer_tx
+        .send(
+            GetPeerAddressRequest {
+                username: "bob".into(),
+            }
+            .into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        side.recv().await,
+        GetPeerAddressRequest {
+            username: "bob".into()
+        }
+        .into()
+    );
+    let unknown = ServerResponse::Unknown {
+        code: 9999,
+        payload: vec![1, 2],
+    };
+    side.send(unknown.clone()).await;
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::ServerMessage(_))).await,
+        Event::ServerMessage(unknown)
+    );
+    assert_eq!(*seen.lock().unwrap(), ["Login", "Unknown"]);
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_consumer_gets_every_event_in_order() {
+    let server = FakeServer::start().await;
+    let mut config = server.config("alice");
+    config.event_capacity = 1;
+    let (client, mut events, mut side) = logged_in(&server, config).await;
+    for i in 0..200u32 {
+        side.send(GetUserStatusResponse {
+            username: format!("user{i}"),
+            status: UserStatus::Online,
+            privileged: false,
+        })
+        .await;
+    }
+    for i in 0..200u32 {
+        let event = wait_for(&mut events, |e| matches!(e, Event::UserStatus { .. })).await;
+        assert!(
+            matches!(&event, Event::UserStatus { username, .. } if *username == format!("user{i}")),
+            "{event:?}"
+        );
+    }
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_oversized_frame_drops_the_connection_and_the_session_reconnects() {
+    let server = FakeServer::start().await;
+    let (client, mut events, mut side) = logged_in(&server, server.config("alice")).await;
+    // A length prefix far over any limit: nothing after it can be trusted.
+    side.writer
+        .get_mut()
+        .try_write(&[0xf0, 0xff, 0xff, 0xff, 1, 0, 0, 0])
+        .unwrap();
+    wait_for(&mut events, |e| matches!(e, Event::Disconnected)).await;
+    let mut side = server.accept().await;
+    side.accept_login().await;
+    wait_for(&mut events, |e| matches!(e, Event::Reconnected(_))).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let server = FakeServer::start().await;
+    let mut config = server.config("alice");
+    config.timing.write_timeout = Duration::from_millis(200);
+    config.reconnect.enabled = false;
+    let (client, mut events, _side) = logged_in(&server, config).await;
+    // The fake server never reads again: fill the socket buffers until a
+    // write cannot finish. Bounded: loopback buffers are a few MiB at most.
+    let text = "x".repeat(1 << 20);
+    for _ in 0..256 {
+        if client.send_private_message("bob", &text).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::Disconnected)).await,
+        Event::Disconnected
+    );
+    assert_events_end(&mut events).await;
+    assert!(client.is_closed());
+}
