@@ -19,6 +19,16 @@
 //! transfers), the client and the server are not built yet.
 
 mod codec;
+mod connector;
+mod file;
+mod handshake;
+mod obfuscated;
 
 pub use codec::MessageCodec;
+pub use connector::{
+    Action, Connector, ConnectorConfig, FailReason, PeerConnectionKind, RequestId, SocketId, Via,
+};
+pub use file::FileConnection;
+pub use handshake::{DistributedConnection, PeerFramed};
+pub use obfuscated::{ObfuscatedCodec, PeerCodec};
 pub use slsk_proto;
