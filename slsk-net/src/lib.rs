@@ -19,10 +19,13 @@
 //! transfers), the client and the server are not built yet.
 
 mod codec;
+mod connection;
 mod connector;
 mod file;
 mod handshake;
+mod listener;
 mod obfuscated;
+mod peers;
 
 pub use codec::MessageCodec;
 pub use connector::{
@@ -31,4 +34,5 @@ pub use connector::{
 pub use file::FileConnection;
 pub use handshake::{DistributedConnection, PeerFramed};
 pub use obfuscated::{ObfuscatedCodec, PeerCodec};
+pub use peers::{PeerConfig, PeerError, PeerEvent, PeerEvents, Peers};
 pub use slsk_proto;
