@@ -65,6 +65,16 @@ impl<M: FramedMessage> Encoder<M> for MessageCodec<M> {
     type Error = io::Error;
 
     fn encode(&mut self, message: M, dst: &mut BytesMut) -> io::Result<()> {
+        self.encode(&message, dst)
+    }
+}
+
+/// Encoding by reference keeps the message, e.g. to send it elsewhere if
+/// this connection fails.
+impl<M: FramedMessage> Encoder<&M> for MessageCodec<M> {
+    type Error = io::Error;
+
+    fn encode(&mut self, message: &M, dst: &mut BytesMut) -> io::Result<()> {
         message.encode_frame(dst);
         Ok(())
     }

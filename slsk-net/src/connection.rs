@@ -4,13 +4,16 @@
 //!
 //! The queue belongs to the user, not to a socket. A new connection from the
 //! same user becomes the current one and its writer takes over the queue, so
-//! queued messages are not lost (at most the one being written at that
-//! moment is). The connections it replaced keep reading until the peer
-//! closes them or they go idle, and when the current one closes, the most
-//! recent of them becomes current again. This is what makes racing
-//! connections harmless: when both paths to a peer succeed, or both sides
-//! open a connection at the same moment, each side writes on one connection
-//! and reads on all of them.
+//! queued messages are not lost; a message whose write was blocked at that
+//! moment is sent again first on the new connection (and the old one, which
+//! now holds part of a frame, closes). The connections it replaced keep
+//! reading until the peer closes them or they go idle, and when the current
+//! one closes, the most recent of them becomes current again. This is what
+//! makes racing connections harmless: when both paths to a peer succeed, or
+//! both sides open a connection at the same moment, each side writes on one
+//! connection and reads on all of them. Messages keep their order on each
+//! connection; around a switch, messages on different connections may be
+//! read out of order.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,8 +34,9 @@ use crate::obfuscated::PeerCodec;
 use crate::peers::PeerEvent;
 
 /// Connections kept per user (the current one and the ones it replaced,
-/// reading only); past this the oldest is closed.
-const MAX_CONNECTIONS_PER_USER: usize = 3;
+/// reading only); past this the oldest is closed. Four is what two sides
+/// opening at once over both paths make.
+const MAX_CONNECTIONS_PER_USER: usize = 4;
 
 /// Who opened the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,10 +62,17 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
 }
 
+/// What the current writer drains: the queue, and a message a previous
+/// writer could not finish.
+pub(crate) struct Outgoing {
+    rx: mpsc::Receiver<PeerMessage>,
+    carry: Option<PeerMessage>,
+}
+
 /// A user's `P` connections and outgoing queue.
 pub(crate) struct Link {
     queue: mpsc::Sender<PeerMessage>,
-    queue_rx: Arc<Mutex<mpsc::Receiver<PeerMessage>>>,
+    outgoing: Arc<Mutex<Outgoing>>,
     /// The id of the connection whose writer drains the queue.
     current: watch::Sender<u64>,
     /// Open connections, oldest first, with what closes each.
@@ -70,13 +81,28 @@ pub(crate) struct Link {
 
 impl Link {
     pub fn new(queue_size: usize) -> Self {
-        let (queue, queue_rx) = mpsc::channel(queue_size.max(1));
+        let (queue, rx) = mpsc::channel(queue_size.max(1));
         Self {
             queue,
-            queue_rx: Arc::new(Mutex::new(queue_rx)),
+            outgoing: Arc::new(Mutex::new(Outgoing { rx, carry: None })),
             current: watch::Sender::new(0),
             connections: Vec::new(),
         }
+    }
+
+    /// Whether any connection is open.
+    pub fn is_open(&self) -> bool {
+        !self.connections.is_empty()
+    }
+
+    /// Whether messages wait to be written (or may: a writer is busy with
+    /// the queue).
+    pub fn has_pending(&self) -> bool {
+        self.queue.capacity() < self.queue.max_capacity()
+            || self
+                .outgoing
+                .try_lock()
+                .map_or(true, |outgoing| outgoing.carry.is_some())
     }
 
     /// Where messages for the user are queued.
@@ -84,7 +110,9 @@ impl Link {
         self.queue.clone()
     }
 
-    /// Starts connection `id` and makes it the current one.
+    /// Starts connection `id`; it becomes the current one if `make_current`
+    /// or if there is none, and otherwise only reads until it is needed.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         id: u64,
@@ -92,6 +120,7 @@ impl Link {
         framed: PeerFramed,
         addr: SocketAddr,
         direction: Direction,
+        make_current: bool,
         shared: &Shared,
     ) {
         let closed = shared.shutdown.child_token();
@@ -104,16 +133,25 @@ impl Link {
                 direction,
                 closed: closed.clone(),
                 current: self.current.subscribe(),
-                queue: self.queue_rx.clone(),
+                queue: self.outgoing.clone(),
                 shared: shared.clone(),
             },
         );
-        self.connections.push((id, closed));
-        if self.connections.len() > MAX_CONNECTIONS_PER_USER {
-            let (_, oldest) = self.connections.remove(0);
-            oldest.cancel();
+        let first = self.connections.is_empty();
+        if make_current || first {
+            self.connections.push((id, closed));
+            self.current.send_replace(id);
+        } else {
+            // Before the current one, so it is not the first to take over.
+            let at = self.connections.len() - 1;
+            self.connections.insert(at, (id, closed));
         }
-        self.current.send_replace(id);
+        if self.connections.len() > MAX_CONNECTIONS_PER_USER {
+            let (oldest, closed) = self.connections.remove(0);
+            closed.cancel();
+            // The oldest is never the current one unless it is the only one.
+            debug_assert_ne!(*self.current.borrow(), oldest);
+        }
     }
 
     /// Connection `id` has closed. Returns false when none is left.
@@ -147,7 +185,7 @@ struct Connection {
     direction: Direction,
     closed: CancellationToken,
     current: watch::Receiver<u64>,
-    queue: Arc<Mutex<mpsc::Receiver<PeerMessage>>>,
+    queue: Arc<Mutex<Outgoing>>,
     shared: Shared,
 }
 
@@ -264,6 +302,13 @@ async fn until_replaced(current: &mut watch::Receiver<u64>, id: u64) {
     let _ = current.wait_for(|&c| c != id).await;
 }
 
+/// How a write ended.
+enum Written {
+    Sent(std::io::Result<()>),
+    Closed,
+    Replaced,
+}
+
 async fn write_loop(
     mut writer: FramedWrite<OwnedWriteHalf, PeerCodec<PeerMessage>>,
     activity: Arc<Activity>,
@@ -283,30 +328,45 @@ async fn write_loop(
         };
         debug!("current: writing");
         loop {
-            let message = tokio::select! {
-                biased;
-                _ = closed.cancelled() => break 'standby,
-                _ = until_replaced(&mut current, conn.id) => {
-                    debug!("replaced: reading only");
-                    continue 'standby;
-                }
-                message = queue.recv() => match message {
-                    Some(message) => message,
-                    None => break 'standby,
+            let message = match queue.carry.take() {
+                Some(message) => message,
+                None => tokio::select! {
+                    biased;
+                    _ = closed.cancelled() => break 'standby,
+                    _ = until_replaced(&mut current, conn.id) => {
+                        debug!("replaced: reading only");
+                        continue 'standby;
+                    }
+                    message = queue.rx.recv() => match message {
+                        Some(message) => message,
+                        None => break 'standby,
+                    },
                 },
             };
-            tokio::select! {
+            let written = tokio::select! {
                 biased;
-                _ = closed.cancelled() => break 'standby,
-                // The message being written is given up: the new current
-                // connection must not wait for a peer that stopped reading.
-                _ = until_replaced(&mut current, conn.id) => continue 'standby,
-                sent = writer.send(message) => match sent {
-                    Ok(()) => activity.touch(),
-                    Err(e) => {
-                        debug!(error = %e, "write failed, closing");
-                        break 'standby;
-                    }
+                _ = closed.cancelled() => Written::Closed,
+                sent = writer.send(&message) => Written::Sent(sent),
+                _ = until_replaced(&mut current, conn.id) => Written::Replaced,
+            };
+            match written {
+                Written::Sent(Ok(())) => activity.touch(),
+                Written::Sent(Err(e)) => {
+                    debug!(error = %e, "write failed, closing");
+                    queue.carry = Some(message);
+                    break 'standby;
+                }
+                // A message not wholly written goes first on the next
+                // current connection. This one now holds part of a frame,
+                // so it can never write again: it closes.
+                Written::Closed => {
+                    queue.carry = Some(message);
+                    break 'standby;
+                }
+                Written::Replaced => {
+                    debug!("replaced while a write was blocked, closing");
+                    queue.carry = Some(message);
+                    break 'standby;
                 }
             }
         }

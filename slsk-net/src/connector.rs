@@ -175,9 +175,21 @@ pub enum Action {
         kind: PeerConnectionKind,
         reason: FailReason,
     },
+    /// A connection for a request that is over arrived after all: the peer
+    /// dialled us back with PierceFirewall after the request had succeeded
+    /// another way (or failed), or our direct dial finished after the other
+    /// path won. The peer may use it, so a `P` one should be kept.
+    Surplus {
+        username: String,
+        kind: PeerConnectionKind,
+        socket: SocketId,
+    },
     /// Close `socket`: nobody wants it.
     Close(SocketId),
 }
+
+/// Tickets of recently finished requests remembered, for [`Action::Surplus`].
+const RECENT_TICKETS: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direct {
@@ -201,6 +213,13 @@ struct Request {
 enum Purpose {
     /// The direct path of a request.
     Direct(RequestId),
+    /// The direct path of a request that succeeded the other way. Left to
+    /// finish rather than aborted: the peer may already hold the socket as
+    /// its connection, and one closed at once is wasted on both sides.
+    Surplus {
+        username: String,
+        kind: PeerConnectionKind,
+    },
     /// An answer to a ConnectToPeer relayed by the server.
     Pierce {
         username: String,
@@ -221,7 +240,8 @@ struct Dial {
 ///
 /// Every socket it is told about ([`dial_succeeded`](Self::dial_succeeded),
 /// [`inbound_pierce`](Self::inbound_pierce)) comes back in exactly one
-/// [`Action::Established`], [`Action::Pierced`] or [`Action::Close`].
+/// [`Action::Established`], [`Action::Pierced`], [`Action::Surplus`] or
+/// [`Action::Close`].
 #[derive(Debug)]
 pub struct Connector {
     config: ConnectorConfig,
@@ -234,6 +254,9 @@ pub struct Connector {
     /// concurrent requests for one are answered together.
     peer_requests: HashMap<String, RequestId>,
     dials: HashMap<SocketId, Dial>,
+    /// Tickets of finished requests, oldest first: the peer's PierceFirewall
+    /// may still arrive.
+    recent: VecDeque<(u32, String, PeerConnectionKind)>,
     actions: VecDeque<Action>,
 }
 
@@ -249,6 +272,7 @@ impl Connector {
             by_ticket: HashMap::new(),
             peer_requests: HashMap::new(),
             dials: HashMap::new(),
+            recent: VecDeque::new(),
             actions: VecDeque::new(),
         }
     }
@@ -283,10 +307,12 @@ impl Connector {
     /// Asks for a connection of `kind` to `username`. A pending `P` request
     /// for the same user is shared; `D` and `F` requests are always new.
     pub fn connect(&mut self, username: &str, kind: PeerConnectionKind, now: Instant) -> RequestId {
-        if kind == PeerConnectionKind::Peer {
-            if let Some(&id) = self.peer_requests.get(username) {
-                return id;
-            }
+        let shared = self
+            .peer_requests
+            .get(username)
+            .filter(|_| kind == PeerConnectionKind::Peer);
+        if let Some(&id) = shared {
+            return id;
         }
         let id = self.new_request_id();
         if self.username.is_none() {
@@ -428,6 +454,11 @@ impl Connector {
         };
         match dial.purpose {
             Purpose::Direct(id) => self.succeed(id, socket, Via::Direct),
+            Purpose::Surplus { username, kind } => self.actions.push_back(Action::Surplus {
+                username,
+                kind,
+                socket,
+            }),
             Purpose::Pierce { username, kind, .. } => self.actions.push_back(Action::Pierced {
                 username,
                 kind,
@@ -445,9 +476,19 @@ impl Connector {
 
     /// An accepted socket's first message was PierceFirewall(`ticket`).
     pub fn inbound_pierce(&mut self, ticket: u32, socket: SocketId) {
-        match self.by_ticket.get(&ticket) {
-            Some(&id) if self.requests.contains_key(&id) => self.succeed(id, socket, Via::Indirect),
-            _ => self.actions.push_back(Action::Close(socket)),
+        if let Some(&id) = self.by_ticket.get(&ticket) {
+            return self.succeed(id, socket, Via::Indirect);
+        }
+        match self.recent.iter().position(|(t, ..)| *t == ticket) {
+            Some(i) => {
+                let (_, username, kind) = self.recent.remove(i).expect("found");
+                self.actions.push_back(Action::Surplus {
+                    username,
+                    kind,
+                    socket,
+                });
+            }
+            None => self.actions.push_back(Action::Close(socket)),
         }
     }
 
@@ -458,7 +499,7 @@ impl Connector {
             return;
         }
         if let Some(&id) = self.peer_requests.get(username) {
-            let request = self.finish(id);
+            let request = self.finish(id, true);
             self.actions.push_back(Action::AnsweredByInbound {
                 request: id,
                 username: request.username,
@@ -472,7 +513,7 @@ impl Connector {
     pub fn server_lost(&mut self) {
         let ids: Vec<RequestId> = self.requests.keys().copied().collect();
         for id in ids {
-            let request = self.finish(id);
+            let request = self.finish(id, false);
             self.actions.push_back(Action::Failed {
                 request: id,
                 username: request.username,
@@ -572,6 +613,7 @@ impl Connector {
                 }
                 self.settle(id);
             }
+            Purpose::Surplus { .. } => {}
             Purpose::Pierce {
                 username, ticket, ..
             } => self.send_cannot_connect(ticket, &username),
@@ -588,16 +630,31 @@ impl Connector {
         ));
     }
 
-    /// Removes a request and everything that points at it; a direct dial
-    /// still under way is aborted.
-    fn finish(&mut self, id: RequestId) -> Request {
+    /// Removes a request and everything that points at it. A direct dial
+    /// still under way is left to finish as a surplus connection if the
+    /// request `succeeded`, and aborted if not.
+    fn finish(&mut self, id: RequestId, succeeded: bool) -> Request {
         let request = self.requests.remove(&id).expect("finishing a live request");
         self.by_ticket.remove(&request.ticket);
+        // The peer may still dial back with this ticket, and write on that
+        // connection at once: it is kept, not closed unread.
+        if self.recent.len() == RECENT_TICKETS {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back((request.ticket, request.username.clone(), request.kind));
         if self.peer_requests.get(&request.username) == Some(&id) {
             self.peer_requests.remove(&request.username);
         }
         if let Direct::Dialing(socket) = request.direct {
-            if self.dials.remove(&socket).is_some() {
+            if succeeded {
+                if let Some(dial) = self.dials.get_mut(&socket) {
+                    dial.purpose = Purpose::Surplus {
+                        username: request.username.clone(),
+                        kind: request.kind,
+                    };
+                }
+            } else if self.dials.remove(&socket).is_some() {
                 self.actions.push_back(Action::AbortDial(socket));
             }
         }
@@ -615,7 +672,7 @@ impl Connector {
             self.actions.push_back(Action::Close(socket));
             return;
         };
-        let request = self.finish(id);
+        let request = self.finish(id, true);
         self.actions.push_back(Action::Established {
             request: id,
             username: request.username,
@@ -633,7 +690,7 @@ impl Connector {
         if request.direct != Direct::Failed || !request.indirect_failed {
             return;
         }
-        let request = self.finish(id);
+        let request = self.finish(id, false);
         let reason = if request.offline {
             FailReason::Offline
         } else {
@@ -724,7 +781,7 @@ mod tests {
     }
 
     #[test]
-    fn direct_path_wins_and_a_late_pierce_is_closed() {
+    fn direct_path_wins_and_a_late_pierce_is_surplus() {
         let (mut c, now) = connector();
         let id = start(&mut c, now);
         let socket = dial(&mut c, now);
@@ -739,10 +796,26 @@ mod tests {
                 via: Via::Direct
             }]
         );
-        // The indirect path lost: its ticket no longer matches.
+        // The indirect path lost, but the peer may use it.
         let late = c.new_socket_id();
         c.inbound_pierce(100, late);
-        assert_eq!(drain(&mut c), [Action::Close(late)]);
+        assert_eq!(
+            drain(&mut c),
+            [Action::Surplus {
+                username: "bob".into(),
+                kind: PeerConnectionKind::Peer,
+                socket: late
+            }]
+        );
+        // Only once; an unknown ticket is closed.
+        let again = c.new_socket_id();
+        c.inbound_pierce(100, again);
+        let unknown = c.new_socket_id();
+        c.inbound_pierce(5, unknown);
+        assert_eq!(
+            drain(&mut c),
+            [Action::Close(again), Action::Close(unknown)]
+        );
         assert_eq!(c.next_timeout(), None);
     }
 
@@ -755,20 +828,28 @@ mod tests {
         c.inbound_pierce(100, inbound);
         assert_eq!(
             drain(&mut c),
-            [
-                Action::AbortDial(dialing),
-                Action::Established {
-                    request: id,
-                    username: "bob".into(),
-                    kind: PeerConnectionKind::Peer,
-                    socket: inbound,
-                    via: Via::Indirect
-                }
-            ]
+            [Action::Established {
+                request: id,
+                username: "bob".into(),
+                kind: PeerConnectionKind::Peer,
+                socket: inbound,
+                via: Via::Indirect
+            }]
         );
-        // The aborted dial connecting anyway is closed.
+        // The direct dial is left to finish, as a surplus connection.
         c.dial_succeeded(dialing);
-        assert_eq!(drain(&mut c), [Action::Close(dialing)]);
+        assert_eq!(
+            drain(&mut c),
+            [Action::Surplus {
+                username: "bob".into(),
+                kind: PeerConnectionKind::Peer,
+                socket: dialing
+            }]
+        );
+        // A socket the connector does not know is closed.
+        let stray = c.new_socket_id();
+        c.dial_succeeded(stray);
+        assert_eq!(drain(&mut c), [Action::Close(stray)]);
     }
 
     #[test]
@@ -821,6 +902,10 @@ mod tests {
         // A later CannotConnect for the ticket is ignored.
         c.cannot_connect(100);
         assert_eq!(drain(&mut c), []);
+        // A PierceFirewall for it after all is a connection to keep.
+        let late = c.new_socket_id();
+        c.inbound_pierce(100, late);
+        assert!(matches!(drain(&mut c).as_slice(), [Action::Surplus { .. }]));
     }
 
     #[test]
@@ -898,15 +983,15 @@ mod tests {
         c.inbound_init("bob", PeerConnectionKind::Peer);
         assert_eq!(
             drain(&mut c),
-            [
-                Action::AbortDial(socket),
-                Action::AnsweredByInbound {
-                    request: id,
-                    username: "bob".into(),
-                    kind: PeerConnectionKind::Peer
-                }
-            ]
+            [Action::AnsweredByInbound {
+                request: id,
+                username: "bob".into(),
+                kind: PeerConnectionKind::Peer
+            }]
         );
+        // The dial under way fails quietly: the request is answered.
+        c.dial_failed(socket);
+        assert_eq!(drain(&mut c), []);
     }
 
     #[test]
@@ -1003,7 +1088,7 @@ mod tests {
             panic!()
         };
         c.dial_failed(socket);
-        assert_eq!(drain(&mut c), [cannot.clone()]);
+        assert_eq!(drain(&mut c), std::slice::from_ref(&cannot));
         // Timed out.
         c.connect_to_peer(&relayed, now);
         let Some(Action::Dial { socket, .. }) = c.poll_action() else {

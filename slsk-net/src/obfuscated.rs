@@ -98,6 +98,14 @@ impl<M: FramedMessage> Encoder<M> for ObfuscatedCodec<M> {
     type Error = io::Error;
 
     fn encode(&mut self, message: M, dst: &mut BytesMut) -> io::Result<()> {
+        self.encode(&message, dst)
+    }
+}
+
+impl<M: FramedMessage> Encoder<&M> for ObfuscatedCodec<M> {
+    type Error = io::Error;
+
+    fn encode(&mut self, message: &M, dst: &mut BytesMut) -> io::Result<()> {
         let key: [u8; KEY_LEN] = rand::random();
         dst.put_slice(&key);
         let start = dst.len();
@@ -163,6 +171,14 @@ impl<M: FramedMessage> Encoder<M> for PeerCodec<M> {
     type Error = io::Error;
 
     fn encode(&mut self, message: M, dst: &mut BytesMut) -> io::Result<()> {
+        self.encode(&message, dst)
+    }
+}
+
+impl<M: FramedMessage> Encoder<&M> for PeerCodec<M> {
+    type Error = io::Error;
+
+    fn encode(&mut self, message: &M, dst: &mut BytesMut) -> io::Result<()> {
         match self {
             Self::Plain(c) => c.encode(message, dst),
             Self::Obfuscated(c) => c.encode(message, dst),

@@ -536,7 +536,7 @@ impl Core {
             Command::Server(_) => {}
             Command::ServerLost => self.connector.server_lost(),
             Command::PeerQueue { username, reply } => {
-                if let Some(link) = self.links.get(&username) {
+                if let Some(link) = self.links.get(&username).filter(|l| l.is_open()) {
                     let _ = reply.send(Ok(link.queue()));
                 } else {
                     let id = self
@@ -632,10 +632,20 @@ impl Core {
     }
 
     fn closed(&mut self, closed: Closed) {
-        if let Some(link) = self.links.get_mut(&closed.username) {
-            if !link.remove(closed.id) {
-                self.links.remove(&closed.username);
-            }
+        let Some(link) = self.links.get_mut(&closed.username) else {
+            return;
+        };
+        if link.remove(closed.id) {
+            return;
+        }
+        if link.has_pending() {
+            // The peer closed (as Nicotine+ does after search results) while
+            // messages wait: connect again; they go out on the new one.
+            debug!(username = %closed.username, "closed with messages queued, reconnecting");
+            self.connector
+                .connect(&closed.username, PeerConnectionKind::Peer, Instant::now());
+        } else {
+            self.links.remove(&closed.username);
         }
     }
 
@@ -703,8 +713,35 @@ impl Core {
                     reason,
                 } => {
                     debug!(%username, ?kind, ?reason, "connection failed");
+                    // A link waiting to reconnect gives up its queue.
+                    if kind == PeerConnectionKind::Peer
+                        && self.links.get(&username).is_some_and(|l| !l.is_open())
+                    {
+                        self.links.remove(&username);
+                    }
                     for waiter in self.waiters.remove(&request).unwrap_or_default() {
                         waiter.fail(reason);
+                    }
+                }
+                Action::Surplus {
+                    username,
+                    kind,
+                    socket,
+                } => {
+                    let Some(stashed) = self.stash.remove(&socket) else {
+                        continue;
+                    };
+                    // Only a `P` connection is worth keeping: the peer may
+                    // write on it. `D` and `F` ones are handed out already.
+                    if kind == PeerConnectionKind::Peer {
+                        let framed = handshake::into_peer(stashed.framed);
+                        self.add_connection(
+                            username,
+                            framed,
+                            stashed.addr,
+                            stashed.direction,
+                            false,
+                        );
                     }
                 }
                 Action::Close(socket) => {
@@ -802,6 +839,19 @@ impl Core {
         addr: SocketAddr,
         direction: Direction,
     ) -> mpsc::Sender<PeerMessage> {
+        self.add_connection(username, framed, addr, direction, true)
+    }
+
+    /// Adds a `P` connection to the user's link, as the current one (or the
+    /// current one if there is none), or else for reading only.
+    fn add_connection(
+        &mut self,
+        username: String,
+        framed: handshake::PeerFramed,
+        addr: SocketAddr,
+        direction: Direction,
+        make_current: bool,
+    ) -> mpsc::Sender<PeerMessage> {
         self.next_connection += 1;
         let queue_size = self.config.queue_size;
         let link = self
@@ -814,6 +864,7 @@ impl Core {
             framed,
             addr,
             direction,
+            make_current,
             &self.shared,
         );
         link.queue()
