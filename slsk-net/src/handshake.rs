@@ -22,7 +22,7 @@ use crate::obfuscated::PeerCodec;
 pub(crate) type InitFramed = Framed<TcpStream, PeerCodec<PeerInitMessage>>;
 
 /// A `P` connection: peer messages, plain or obfuscated.
-pub type PeerFramed = Framed<TcpStream, PeerCodec<PeerMessage>>;
+pub(crate) type PeerFramed = Framed<TcpStream, PeerCodec<PeerMessage>>;
 
 /// A `D` connection: distributed messages (never obfuscated).
 pub type DistributedConnection = Framed<TcpStream, MessageCodec<DistributedMessage>>;

@@ -861,3 +861,30 @@ async fn both_sides_opening_at_once_lose_nothing() {
     to_bob.await.unwrap();
     to_alice.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_file_connection_over_the_indirect_path() {
+    trace();
+    // Bob cannot be reached: he dials alice back, and alice (the uploader)
+    // sends the ticket on the connection bob opened.
+    let mut net = net(Options {
+        bob: Advertise::Closed,
+        ..Options::default()
+    })
+    .await;
+    let mut upload = tokio::time::timeout(T, net.alice.peers.connect_file("bob", 4242))
+        .await
+        .unwrap()
+        .unwrap();
+    let PeerEvent::File {
+        username,
+        connection: mut download,
+    } = next_event(&mut net.bob.events).await
+    else {
+        panic!("expected a file connection")
+    };
+    assert_eq!(username, "alice");
+    assert_eq!(download.read_ticket().await.unwrap(), 4242);
+    download.write_offset(0).await.unwrap();
+    assert_eq!(upload.read_offset().await.unwrap(), 0);
+}
