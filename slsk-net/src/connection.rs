@@ -90,6 +90,11 @@ impl Link {
         }
     }
 
+    /// How many connections are open.
+    pub fn len(&self) -> usize {
+        self.connections.len()
+    }
+
     /// Whether any connection is open.
     pub fn is_open(&self) -> bool {
         !self.connections.is_empty()

@@ -59,6 +59,10 @@ pub struct PeerConfig {
     /// Accepted sockets allowed to wait for their peer-init message at once;
     /// more are dropped on arrival. Default 256.
     pub max_handshakes: usize,
+    /// `P` connections kept open at once, over all users; a peer opening
+    /// one past this is refused (connections we ask for are not). Default
+    /// 1024.
+    pub max_peer_connections: usize,
 }
 
 impl Default for PeerConfig {
@@ -76,6 +80,7 @@ impl Default for PeerConfig {
             queue_size: 64,
             event_queue_size: 256,
             max_handshakes: 256,
+            max_peer_connections: 1024,
         }
     }
 }
@@ -585,6 +590,10 @@ impl Core {
                     debug!(%addr, "implausible username in PeerInit, dropping");
                     return;
                 }
+                if kind == PeerConnectionKind::Peer && self.peer_connections_full() {
+                    debug!(%addr, %username, "too many peer connections, refusing");
+                    return;
+                }
                 self.open(username.clone(), kind, framed, addr, Direction::Inbound);
                 self.connector.inbound_init(&username, kind);
             }
@@ -604,6 +613,11 @@ impl Core {
                 debug!(%addr, code, "unknown peer-init message, dropping");
             }
         }
+    }
+
+    fn peer_connections_full(&self) -> bool {
+        let open: usize = self.links.values().map(Link::len).sum();
+        open >= self.config.max_peer_connections
     }
 
     fn dialed(&mut self, dialed: Dialed) {

@@ -888,3 +888,51 @@ async fn a_file_connection_over_the_indirect_path() {
     download.write_offset(0).await.unwrap();
     assert_eq!(upload.read_offset().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn peer_connections_past_the_limit_are_refused() {
+    trace();
+    let (bob, mut events) = Peers::start(
+        PeerConfig {
+            max_peer_connections: 2,
+            ..PeerConfig::default()
+        },
+        mpsc::channel(8).0,
+    )
+    .await
+    .unwrap();
+    let mut kept = Vec::new();
+    for name in ["one", "two"] {
+        let mut socket = raw_peer(bob.listen_port(), name, ConnectionType::Peer).await;
+        // A message through it shows it is open.
+        socket.write_all(&shares(1).to_frame()).await.unwrap();
+        expect_message(&mut events, name, shares(1)).await;
+        kept.push(socket);
+    }
+    let mut third = raw_peer(bob.listen_port(), "three", ConnectionType::Peer).await;
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(T, third.read(&mut buf)).await.unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)));
+    // Once one closes, there is room again: retry until bob has noticed
+    // (a refused socket is closed; an accepted one delivers its message).
+    drop(kept.pop());
+    tokio::time::timeout(T, async {
+        loop {
+            let mut socket = raw_peer(bob.listen_port(), "four", ConnectionType::Peer).await;
+            socket.write_all(&shares(4).to_frame()).await.unwrap();
+            let mut buf = [0u8; 1];
+            tokio::select! {
+                _ = socket.read(&mut buf) => continue,
+                event = events.recv() => match event {
+                    Some(PeerEvent::Message { username, message }) => {
+                        assert_eq!((username.as_str(), message), ("four", shares(4)));
+                        break;
+                    }
+                    other => panic!("{other:?}"),
+                },
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
