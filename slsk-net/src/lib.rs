@@ -29,6 +29,7 @@
 mod codec;
 mod connection;
 mod connector;
+mod driver;
 mod file;
 mod handshake;
 mod listener;
