@@ -284,6 +284,8 @@ async fn read_loop(
             _ = conn.closed.cancelled() => break,
             sent = conn.shared.events.send(event) => if sent.is_err() { break },
         }
+        // Time spent waiting for the application is not idleness.
+        activity.touch();
     }
     conn.closed.cancel();
     let _ = conn

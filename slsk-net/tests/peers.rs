@@ -792,6 +792,12 @@ async fn hostile_sockets_do_not_disturb_a_good_peer() {
     expect_message(&mut net.bob.events, "alice", shares(1000)).await;
     net.alice.peers.shutdown().await;
     net.bob.peers.shutdown().await;
+    // After shutdown: no more sending, and the events end.
+    let after = net.alice.peers.send("bob", shares(1)).await;
+    assert!(matches!(after, Err(PeerError::Shutdown)), "{after:?}");
+    tokio::time::timeout(T, async { while net.bob.events.recv().await.is_some() {} })
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
