@@ -50,6 +50,11 @@ impl<M> MessageCodec<M> {
             message: PhantomData,
         }
     }
+
+    /// The limits the codec decodes with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
 }
 
 impl<M> Default for MessageCodec<M> {
