@@ -245,6 +245,7 @@ async fn login_and_listen_port_share_one_write_then_post_login_messages() {
             "AcceptChildren",
             "CheckPrivileges",
             "SetStatus",
+            "TogglePrivateRoomInvites",
             "AddUser",
         ]
     );

@@ -11,6 +11,8 @@ use slsk_proto::structures::UserStats;
 use slsk_proto::tables::{LoginRejectionReason, UserStatus};
 use tokio::sync::mpsc;
 
+use super::rooms::RoomEvent;
+
 /// What the server said when it accepted our login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginInfo {
@@ -105,6 +107,20 @@ pub enum Event {
     Undecodable(DecodeError),
     /// A server message the session does not handle itself.
     ServerMessage(ServerResponse),
+    /// Something happened in a room, a private room or the public feed; the
+    /// session has already updated what [`Client::rooms`](crate::client::Client::rooms)
+    /// and the other state readers return.
+    Room(RoomEvent),
+    /// The users with privileges, sent by the server after login (kept:
+    /// [`Client::privileged_users`](crate::client::Client::privileged_users)).
+    PrivilegedUsers(Vec<String>),
+    /// Whether a user has privileges, answering a request.
+    UserPrivileged {
+        /// The user.
+        username: String,
+        /// Whether the user has privileges.
+        privileged: bool,
+    },
 }
 
 /// The session's events, in order.

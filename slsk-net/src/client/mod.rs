@@ -24,7 +24,10 @@ mod config;
 mod driver;
 mod error;
 mod events;
+mod rooms;
 mod session;
+mod social;
+mod state;
 
 use std::fmt;
 use std::sync::Arc;
@@ -43,9 +46,15 @@ pub use config::{
 };
 pub use error::{ConnectError, RequestError};
 pub use events::{Event, Events, LoginInfo, PrivateMessage};
+pub use rooms::RoomEvent;
+pub use state::{
+    Interests, MAX_JOINED_ROOMS, MAX_PRIVATE_ROOMS, MAX_PRIVILEGED_USERS, MAX_ROOM_TICKERS,
+    MAX_ROOM_USERS, PrivateRoom, RoomState, WatchedUser,
+};
 
 use driver::{Driver, Request};
 use session::{Command, Reply, Session};
+use state::SharedState;
 
 /// Called with every message the server sends, before the session handles
 /// it. It runs on the session task: keep it short and never block (hand the
@@ -78,6 +87,9 @@ impl fmt::Debug for PeerLink {
 #[derive(Debug, Clone)]
 pub struct Client {
     requests: mpsc::Sender<Request>,
+    /// What the session keeps (rooms, watched users, privileges,
+    /// interests), read without a round trip.
+    state: SharedState,
 }
 
 impl Client {
@@ -101,12 +113,14 @@ impl Client {
         let (login_tx, login_rx) = oneshot::channel();
         let span = tracing::info_span!("slsk_client", user = %config.username);
         let session = Session::new(config.clone(), SmallRng::from_rng(&mut rand::rng()));
+        let state = session.shared();
         let driver = Driver::new(config, session, request_rx, link, event_tx, login_tx);
         tokio::spawn(driver.run().instrument(span));
         match login_rx.await {
             Ok(Ok(_info)) => Ok((
                 Client {
                     requests: request_tx,
+                    state,
                 },
                 Events::new(event_rx),
             )),

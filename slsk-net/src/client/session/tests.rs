@@ -186,6 +186,7 @@ fn post_login_messages_in_documented_order() {
             status: UserStatus::Online,
         }
         .into(),
+        slsk_proto::server::TogglePrivateRoomInvitesRequest { enable: false }.into(),
         AddUserRequest {
             username: ME.into(),
         }
