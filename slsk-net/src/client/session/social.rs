@@ -109,7 +109,7 @@ pub(crate) enum SocialQuery {
 /// settings: the rooms to rejoin, with whether each is private.
 #[derive(Debug, Default)]
 pub(crate) struct Rejoin {
-    rooms: BTreeMap<String, bool>,
+    pub(super) rooms: BTreeMap<String, bool>,
 }
 
 impl<T> Session<T> {

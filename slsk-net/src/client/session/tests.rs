@@ -800,3 +800,5 @@ fn huge_intervals_do_not_overflow() {
     s.timer(now + Duration::from_secs(3600));
     assert!(replies(&drain(&mut s)).is_empty());
 }
+
+mod social;
