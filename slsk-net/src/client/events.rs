@@ -70,7 +70,9 @@ pub enum Event {
     /// The server's reply to watching a user (also the re-watches the
     /// session sends after each login).
     UserWatched(AddUserResponse),
-    /// Our privileges, answering the CheckPrivileges sent after each login.
+    /// Our privileges, answering the CheckPrivileges sent after each login
+    /// or by [`Client::check_privileges`](crate::client::Client::check_privileges),
+    /// or sent by the server when they change.
     Privileges {
         /// Time left; zero without privileges.
         time_left: Duration,
@@ -88,7 +90,9 @@ pub enum Event {
         delay: Duration,
     },
     /// The session logged in again after a lost connection and re-sent its
-    /// state (ports, status, shares, watched users).
+    /// state (ports, status, shares, interests, room invitations, the public
+    /// feed subscription, watched users) and asked to rejoin its rooms (each
+    /// rejoin is reported as [`RoomEvent::Joined`] when the server answers).
     Reconnected(LoginInfo),
     /// The server disconnected us because the same user logged in elsewhere
     /// (Kicked, also called Relogged). The session ends; it does not

@@ -15,6 +15,37 @@
 //! after [`Event::Kicked`] (the same user logged in elsewhere) or a rejected
 //! login.
 //!
+//! # Rooms, privileges, interests
+//!
+//! Rooms, private rooms, tickers and the public feed ([`RoomEvent`]),
+//! privileges and interests have typed calls on [`Client`]. Which wait for
+//! the server:
+//!
+//! | call | waits for |
+//! |---|---|
+//! | [`Client::join_room`], [`Client::join_private_room`] | the JoinRoom reply, or CannotCreateRoom ([`RequestError::RoomIsPrivate`]) |
+//! | [`Client::request_room_list`], [`Client::check_privileges`], [`Client::user_privileged`], [`Client::recommendations`], [`Client::global_recommendations`], [`Client::similar_users`], [`Client::item_recommendations`], [`Client::item_similar_users`], [`Client::user_interests`] | the reply; concurrent identical calls share one request |
+//! | everything else (leave, say, tickers, private-room management, invitations, the feed, giving privileges, interest changes) | nothing: resolves once written. The server confirms some with a [`RoomEvent`] and explains refusals in a private message from `server` |
+//!
+//! Every waiting call fails with [`RequestError::Timeout`] after
+//! [`Timing::request_timeout`]. Settings (interests, room invitations, the
+//! feed) changed while reconnecting are remembered and sent after the next
+//! login, with a JoinRoom for every room we were in.
+//!
+//! What the application would otherwise rebuild from events is kept by the
+//! session and read without a round trip: [`Client::rooms`],
+//! [`Client::room_list`], [`Client::private_rooms`], [`Client::watched`],
+//! [`Client::privileged_users`], [`Client::privileges_time_left`],
+//! [`Client::interests`]. The session task updates that state (a shared
+//! snapshot behind a lock no one holds across an `.await`) before it emits
+//! the event that reports the change, so a consumer that has seen an event
+//! reads state at least that new.
+//!
+//! A JoinRoom the server sends without our asking is kept (tracked,
+//! reported, rejoined), not answered with LeaveRoom as Nicotine+ does: it
+//! may be the late reply to a join that timed out, or a join the
+//! application sent with [`Client::send`]; [`Client::leave_room`] leaves.
+//!
 //! For the peer layer, [`Client::connect_with`] takes a [`PeerLink`]: a
 //! channel of requests to forward to the server and a hook that sees every
 //! server message.

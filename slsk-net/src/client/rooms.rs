@@ -2,17 +2,8 @@
 //! rooms and the public feed. The [`Client`] methods here and the
 //! [`RoomEvent`]s the session reports.
 //!
-//! Which calls wait for the server:
-//!
-//! | call | waits for |
-//! |---|---|
-//! | [`Client::join_room`], [`Client::join_private_room`] | the JoinRoom reply (or CannotCreateRoom), up to the request timeout |
-//! | [`Client::request_room_list`] | the next RoomList |
-//! | everything else | nothing: resolves once written (the server confirms some of them with a [`RoomEvent`], reports refusals as private messages from `server`) |
-//!
-//! The rooms we are in, the room list and the private-room lists are kept
-//! by the session and read without a round trip: [`Client::rooms`],
-//! [`Client::room`], [`Client::room_list`], [`Client::private_rooms`].
+//! Which calls wait for the server, and what is kept: see the `client`
+//! module documentation.
 
 use slsk_proto::server::RoomListResponse;
 use slsk_proto::structures::{RoomTicker, RoomUser};

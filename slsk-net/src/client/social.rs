@@ -1,17 +1,8 @@
 //! Privileges, interests and recommendations, and what the session keeps
 //! about watched users: the [`Client`] methods.
 //!
-//! Which calls wait for the server:
-//!
-//! | call | waits for |
-//! |---|---|
-//! | [`Client::check_privileges`], [`Client::user_privileged`] | the reply; concurrent identical calls share one request |
-//! | [`Client::recommendations`], [`Client::global_recommendations`], [`Client::similar_users`], [`Client::item_recommendations`], [`Client::item_similar_users`], [`Client::user_interests`] | the reply, likewise shared |
-//! | [`Client::give_privileges`], [`Client::add_interest`] and the other interest changes | nothing: resolves once written (interest changes are also remembered while reconnecting) |
-//!
-//! Kept by the session and read without a round trip: [`Client::watched`],
-//! [`Client::privileged_users`], [`Client::privileges_time_left`],
-//! [`Client::interests`].
+//! Which calls wait for the server, and what is kept: see the `client`
+//! module documentation.
 
 use std::time::{Duration, Instant};
 
