@@ -49,13 +49,9 @@ pub(crate) enum Command {
     Watch(String),
     Unwatch(String),
     SetStatus(OwnStatus),
-    SendPrivateMessage {
-        username: String,
-        text: String,
-    },
+    SendPrivateMessage { username: String, text: String },
     ChangePassword(String),
     Send(ServerRequest),
-    /// Rooms, privileges, interests (`session/social.rs`).
     Social(SocialCommand),
 }
 

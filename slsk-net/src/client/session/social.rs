@@ -261,6 +261,7 @@ impl<T> Session<T> {
         }
     }
 
+    /// Send `request` and wait for its reply, shared with identical calls.
     fn ask(&mut self, token: T, query: SocialQuery, request: ServerRequest, now: Instant) {
         self.query(token, Query::Social(query), request, now);
     }
