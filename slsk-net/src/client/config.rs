@@ -78,6 +78,11 @@ pub struct ClientConfig {
     pub shared_files: u32,
     /// The status set after each login.
     pub status: OwnStatus,
+    /// Whether others may add us to private rooms: sent with
+    /// TogglePrivateRoomInvites after each login (the server forgets it and
+    /// defaults to no). Change it later with
+    /// [`Client::set_room_invitations`](crate::client::Client::set_room_invitations).
+    pub room_invitations: bool,
     /// Timeouts and keepalive intervals.
     pub timing: Timing,
     /// Reconnection after a lost connection.
@@ -98,7 +103,8 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// A configuration with the defaults: no listening port advertised
-    /// (0), nothing shared, status online, the default [`Timing`] and
+    /// (0), nothing shared, status online, no private room invitations, the
+    /// default [`Timing`] and
     /// [`ReconnectPolicy`].
     pub fn new(
         server: impl Into<String>,
@@ -114,6 +120,7 @@ impl ClientConfig {
             shared_folders: 0,
             shared_files: 0,
             status: OwnStatus::Online,
+            room_invitations: false,
             timing: Timing::default(),
             reconnect: ReconnectPolicy::default(),
             event_capacity: 256,

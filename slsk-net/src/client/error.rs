@@ -68,6 +68,11 @@ pub enum RequestError {
     /// Too many different requests are waiting for replies already
     /// ([`ClientConfig::max_pending_requests`](crate::client::ClientConfig::max_pending_requests)).
     TooManyPending,
+    /// The room name breaks the rules every server applies (checked before
+    /// anything is sent; the reason says which).
+    InvalidRoomName(&'static str),
+    /// The room is private and we are not a member (CannotCreateRoom).
+    RoomIsPrivate,
 }
 
 impl fmt::Display for RequestError {
@@ -78,6 +83,8 @@ impl fmt::Display for RequestError {
             Self::Disconnected => "the server connection was lost before the reply",
             Self::Closed => "the client session has ended",
             Self::TooManyPending => "too many requests are waiting for replies",
+            Self::InvalidRoomName(reason) => reason,
+            Self::RoomIsPrivate => "the room is private and we are not a member",
         })
     }
 }

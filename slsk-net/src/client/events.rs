@@ -11,6 +11,8 @@ use slsk_proto::structures::UserStats;
 use slsk_proto::tables::{LoginRejectionReason, UserStatus};
 use tokio::sync::mpsc;
 
+use super::rooms::RoomEvent;
+
 /// What the server said when it accepted our login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginInfo {
@@ -68,7 +70,9 @@ pub enum Event {
     /// The server's reply to watching a user (also the re-watches the
     /// session sends after each login).
     UserWatched(AddUserResponse),
-    /// Our privileges, answering the CheckPrivileges sent after each login.
+    /// Our privileges, answering the CheckPrivileges sent after each login
+    /// or by [`Client::check_privileges`](crate::client::Client::check_privileges),
+    /// or sent by the server when they change.
     Privileges {
         /// Time left; zero without privileges.
         time_left: Duration,
@@ -86,7 +90,9 @@ pub enum Event {
         delay: Duration,
     },
     /// The session logged in again after a lost connection and re-sent its
-    /// state (ports, status, shares, watched users).
+    /// state (ports, status, shares, interests, room invitations, the public
+    /// feed subscription, watched users) and asked to rejoin its rooms (each
+    /// rejoin is reported as [`RoomEvent::Joined`] when the server answers).
     Reconnected(LoginInfo),
     /// The server disconnected us because the same user logged in elsewhere
     /// (Kicked, also called Relogged). The session ends; it does not
@@ -105,6 +111,20 @@ pub enum Event {
     Undecodable(DecodeError),
     /// A server message the session does not handle itself.
     ServerMessage(ServerResponse),
+    /// Something happened in a room, a private room or the public feed; the
+    /// session has already updated what [`Client::rooms`](crate::client::Client::rooms)
+    /// and the other state readers return.
+    Room(RoomEvent),
+    /// The users with privileges, sent by the server after login (kept:
+    /// [`Client::privileged_users`](crate::client::Client::privileged_users)).
+    PrivilegedUsers(Vec<String>),
+    /// Whether a user has privileges, answering a request.
+    UserPrivileged {
+        /// The user.
+        username: String,
+        /// Whether the user has privileges.
+        privileged: bool,
+    },
 }
 
 /// The session's events, in order.

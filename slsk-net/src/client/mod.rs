@@ -15,6 +15,37 @@
 //! after [`Event::Kicked`] (the same user logged in elsewhere) or a rejected
 //! login.
 //!
+//! # Rooms, privileges, interests
+//!
+//! Rooms, private rooms, tickers and the public feed ([`RoomEvent`]),
+//! privileges and interests have typed calls on [`Client`]. Which wait for
+//! the server:
+//!
+//! | call | waits for |
+//! |---|---|
+//! | [`Client::join_room`], [`Client::join_private_room`] | the JoinRoom reply, or CannotCreateRoom ([`RequestError::RoomIsPrivate`]) |
+//! | [`Client::request_room_list`], [`Client::check_privileges`], [`Client::user_privileged`], [`Client::recommendations`], [`Client::global_recommendations`], [`Client::similar_users`], [`Client::item_recommendations`], [`Client::item_similar_users`], [`Client::user_interests`] | the reply; concurrent identical calls share one request |
+//! | everything else (leave, say, tickers, private-room management, invitations, the feed, giving privileges, interest changes) | nothing: resolves once written. The server confirms some with a [`RoomEvent`] and explains refusals in a private message from `server` |
+//!
+//! Every waiting call fails with [`RequestError::Timeout`] after
+//! [`Timing::request_timeout`]. Settings (interests, room invitations, the
+//! feed) changed while reconnecting are remembered and sent after the next
+//! login, with a JoinRoom for every room we were in.
+//!
+//! What the application would otherwise rebuild from events is kept by the
+//! session and read without a round trip: [`Client::rooms`],
+//! [`Client::room_list`], [`Client::private_rooms`], [`Client::watched`],
+//! [`Client::privileged_users`], [`Client::privileges_time_left`],
+//! [`Client::interests`]. The session task updates that state (a shared
+//! snapshot behind a lock no one holds across an `.await`) before it emits
+//! the event that reports the change, so a consumer that has seen an event
+//! reads state at least that new.
+//!
+//! A JoinRoom the server sends without our asking is kept (tracked,
+//! reported, rejoined), not answered with LeaveRoom as Nicotine+ does: it
+//! may be the late reply to a join that timed out, or a join the
+//! application sent with [`Client::send`]; [`Client::leave_room`] leaves.
+//!
 //! For the peer layer, [`Client::connect_with`] takes a [`PeerLink`]: a
 //! channel of requests to forward to the server and a hook that sees every
 //! server message.
@@ -24,7 +55,10 @@ mod config;
 mod driver;
 mod error;
 mod events;
+mod rooms;
 mod session;
+mod social;
+mod state;
 
 use std::fmt;
 use std::sync::Arc;
@@ -43,9 +77,15 @@ pub use config::{
 };
 pub use error::{ConnectError, RequestError};
 pub use events::{Event, Events, LoginInfo, PrivateMessage};
+pub use rooms::RoomEvent;
+pub use state::{
+    Interests, MAX_JOINED_ROOMS, MAX_PRIVATE_ROOMS, MAX_PRIVILEGED_USERS, MAX_ROOM_TICKERS,
+    MAX_ROOM_USERS, PrivateRoom, RoomState, WatchedUser,
+};
 
 use driver::{Driver, Request};
 use session::{Command, Reply, Session};
+use state::SharedState;
 
 /// Called with every message the server sends, before the session handles
 /// it. It runs on the session task: keep it short and never block (hand the
@@ -78,6 +118,9 @@ impl fmt::Debug for PeerLink {
 #[derive(Debug, Clone)]
 pub struct Client {
     requests: mpsc::Sender<Request>,
+    /// What the session keeps (rooms, watched users, privileges,
+    /// interests), read without a round trip.
+    state: SharedState,
 }
 
 impl Client {
@@ -101,12 +144,14 @@ impl Client {
         let (login_tx, login_rx) = oneshot::channel();
         let span = tracing::info_span!("slsk_client", user = %config.username);
         let session = Session::new(config.clone(), SmallRng::from_rng(&mut rand::rng()));
+        let state = session.shared();
         let driver = Driver::new(config, session, request_rx, link, event_tx, login_tx);
         tokio::spawn(driver.run().instrument(span));
         match login_rx.await {
             Ok(Ok(_info)) => Ok((
                 Client {
                     requests: request_tx,
+                    state,
                 },
                 Events::new(event_rx),
             )),

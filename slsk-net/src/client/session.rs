@@ -33,6 +33,12 @@ use super::backoff::Backoff;
 use super::config::{CLIENT_MAJOR_VERSION, CLIENT_MINOR_VERSION, ClientConfig, OwnStatus};
 use super::error::RequestError;
 use super::events::{Event, LoginInfo, PrivateMessage};
+use super::state::SharedState;
+
+mod social;
+
+use social::{Rejoin, SocialQuery};
+pub(crate) use social::{SocialCommand, SocialReply};
 
 /// A request from a [`Client`](super::Client) handle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +52,7 @@ pub(crate) enum Command {
     SendPrivateMessage { username: String, text: String },
     ChangePassword(String),
     Send(ServerRequest),
+    Social(SocialCommand),
 }
 
 /// The successful outcome of a [`Command`].
@@ -55,6 +62,7 @@ pub(crate) enum Reply {
     UserStatus(GetUserStatusResponse),
     UserStats(GetUserStatsResponse),
     Watch(AddUserResponse),
+    Social(SocialReply),
     /// The command was carried out (written, or recorded for the next login).
     Done,
 }
@@ -108,6 +116,7 @@ enum Query {
     UserStats(String),
     Watch(String),
     ChangePassword(String),
+    Social(SocialQuery),
 }
 
 #[derive(Debug)]
@@ -150,6 +159,11 @@ pub(crate) struct Session<T> {
     /// Ordered, so expiry and failure replies come in a reproducible order.
     pending: BTreeMap<Query, Pending<T>>,
     actions: VecDeque<Action<T>>,
+    /// Rooms, watched users, privileges, interests: written here, read by
+    /// the `Client` handles.
+    shared: SharedState,
+    /// The rooms to join again after a reconnect.
+    rejoin: Rejoin,
 }
 
 impl<T> Session<T> {
@@ -157,6 +171,8 @@ impl<T> Session<T> {
     /// connection and calls [`Session::connected`].
     pub(crate) fn new(config: ClientConfig, rng: SmallRng) -> Self {
         let backoff = Backoff::new(config.reconnect.clone(), rng);
+        let shared = SharedState::default();
+        shared.write().room_invitations = config.room_invitations;
         Self {
             config,
             state: State::Connecting,
@@ -165,7 +181,14 @@ impl<T> Session<T> {
             watched: BTreeSet::new(),
             pending: BTreeMap::new(),
             actions: VecDeque::new(),
+            shared,
+            rejoin: Rejoin::default(),
         }
+    }
+
+    /// The state the session keeps up to date, for `Client` handles.
+    pub(crate) fn shared(&self) -> SharedState {
+        self.shared.clone()
     }
 
     /// The next action for the driver, if any.
@@ -248,6 +271,7 @@ impl<T> Session<T> {
     pub(crate) fn disconnected(&mut self, now: Instant) {
         match self.state {
             State::LoggedIn { .. } => {
+                self.shared.write().disconnected();
                 self.fail_pending(RequestError::Disconnected);
                 self.emit(Event::Disconnected);
                 self.schedule_reconnect(now);
@@ -350,6 +374,7 @@ impl<T> Session<T> {
                     .into(),
                     now,
                 ) {
+                    self.shared.write().watch(&username);
                     self.watched.insert(username);
                 }
             }
@@ -358,6 +383,7 @@ impl<T> Session<T> {
                 self.query(token, query, NewPasswordRequest { password }.into(), now);
             }
             Command::Unwatch(username) => {
+                self.shared.write().unwatch(&username);
                 self.watched.remove(&username);
                 if self.is_logged_in() {
                     self.send(RemoveUserRequest { username });
@@ -383,6 +409,7 @@ impl<T> Session<T> {
                 .into(),
             ),
             Command::Send(request) => self.fire(token, request),
+            Command::Social(command) => self.social_command(token, command, now),
         }
     }
 
@@ -395,6 +422,9 @@ impl<T> Session<T> {
             self.password_changed(password);
             return;
         }
+        let Some(message) = self.social_message(message, now) else {
+            return;
+        };
         match message {
             ServerResponse::Login(reply) if matches!(self.state, State::LoggingIn { .. }) => {
                 self.login_reply(reply, now)
@@ -503,7 +533,10 @@ impl<T> Session<T> {
     /// 4. CheckPrivileges: the answer becomes [`Event::Privileges`].
     /// 5. SetStatus with the configured (or last set) status; the server
     ///    considers a fresh login online, but "away" must be re-sent.
-    /// 6. AddUser for ourselves (the server then tells us our own status and
+    /// 6. Interests, the room invitation setting, the public feed
+    ///    subscription and the rooms to rejoin
+    ///    ([`Session::send_social_post_login`]).
+    /// 7. AddUser for ourselves (the server then tells us our own status and
     ///    stats, as other clients see them), then for every user watched with
     ///    [`Command::Watch`]: the server forgets watch lists on disconnect.
     fn send_post_login(&mut self) {
@@ -523,6 +556,7 @@ impl<T> Session<T> {
         self.send(SetStatusRequest {
             status: self.config.status.into(),
         });
+        self.send_social_post_login();
         self.send(AddUserRequest {
             username: username.clone(),
         });

@@ -186,6 +186,7 @@ fn post_login_messages_in_documented_order() {
             status: UserStatus::Online,
         }
         .into(),
+        slsk_proto::server::TogglePrivateRoomInvitesRequest { enable: false }.into(),
         AddUserRequest {
             username: ME.into(),
         }
@@ -799,3 +800,5 @@ fn huge_intervals_do_not_overflow() {
     s.timer(now + Duration::from_secs(3600));
     assert!(replies(&drain(&mut s)).is_empty());
 }
+
+mod social;
