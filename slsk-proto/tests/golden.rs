@@ -372,3 +372,35 @@ fn table_values_in_json_by_name_or_wire_value() {
         "\"File\""
     );
 }
+
+#[test]
+fn queued_downloads_both_directions() {
+    use slsk_proto::server::{QueuedDownloadsRequest, QueuedDownloadsResponse};
+    // Seed 004: "integer 40, string username, integer slotsfull".
+    let frame = Bytes::default().u32(40).string("bob").u32(1).frame();
+    let expected = QueuedDownloadsResponse {
+        username: "bob".into(),
+        slots_full: 1,
+    };
+    assert_eq!(
+        ServerResponse::decode_frame(&frame).unwrap(),
+        ServerResponse::QueuedDownloads(expected.clone())
+    );
+    assert_eq!(ServerResponse::QueuedDownloads(expected).to_frame(), frame);
+    let frame = Bytes::default().u32(40).u32(0).frame();
+    assert_eq!(
+        ServerRequest::decode_frame(&frame).unwrap(),
+        ServerRequest::QueuedDownloads(QueuedDownloadsRequest { slots_full: 0 })
+    );
+}
+
+#[test]
+fn peer_placehold_upload() {
+    use slsk_proto::peer::PeerPlaceholdUpload;
+    let frame = Bytes::default().u32(42).string("a\\b.mp3").frame();
+    let expected = PeerMessage::PeerPlaceholdUpload(PeerPlaceholdUpload {
+        filename: "a\\b.mp3".into(),
+    });
+    assert_eq!(PeerMessage::decode_frame(&frame).unwrap(), expected);
+    assert_eq!(expected.to_frame(), frame);
+}
