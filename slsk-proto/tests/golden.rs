@@ -404,3 +404,22 @@ fn peer_placehold_upload() {
     assert_eq!(PeerMessage::decode_frame(&frame).unwrap(), expected);
     assert_eq!(expected.to_frame(), frame);
 }
+
+#[test]
+fn server_confirms_new_password_and_privileges_notification() {
+    use slsk_proto::server::{NewPasswordResponse, PrivilegesNotificationAckResponse};
+    // Server-behaviour 3.12: the server echoes the new password.
+    let frame = Bytes::default().u32(142).string("hunter2").frame();
+    let expected = ServerResponse::NewPassword(NewPasswordResponse {
+        password: "hunter2".into(),
+    });
+    assert_eq!(ServerResponse::decode_frame(&frame).unwrap(), expected);
+    assert_eq!(expected.to_frame(), frame);
+    // Server-behaviour 3.10: PrivilegesNotification is acknowledged with its id.
+    let frame = Bytes::default().u32(125).u32(77).frame();
+    let expected = ServerResponse::PrivilegesNotificationAck(PrivilegesNotificationAckResponse {
+        notification_id: 77,
+    });
+    assert_eq!(ServerResponse::decode_frame(&frame).unwrap(), expected);
+    assert_eq!(expected.to_frame(), frame);
+}
