@@ -59,8 +59,44 @@ impl<M: FramedMessage> Decoder for MessageCodec<M> {
 impl<M: FramedMessage> Encoder<M> for MessageCodec<M> {
     type Error = io::Error;
 
+    /// A message the wire cannot carry (see [`slsk_proto::EncodeError`]) is an
+    /// [`io::ErrorKind::InvalidInput`] error wrapping the `EncodeError`;
+    /// nothing of it is left in `dst`.
     fn encode(&mut self, message: M, dst: &mut BytesMut) -> io::Result<()> {
-        message.encode_frame(dst);
-        Ok(())
+        message
+            .encode_frame(dst)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slsk_proto::EncodeError;
+    use slsk_proto::distributed::DistributedMessage;
+    use slsk_proto::peer_init::{PeerInitMessage, PeerPierceFirewall};
+
+    #[test]
+    fn a_message_the_wire_cannot_carry_is_invalid_input() {
+        let mut dst = BytesMut::new();
+        let mut codec = MessageCodec::<PeerInitMessage>::default();
+        codec
+            .encode(PeerPierceFirewall { ticket: 3 }.into(), &mut dst)
+            .unwrap();
+        let before = dst.clone();
+
+        let mut codec = MessageCodec::<DistributedMessage>::default();
+        let unknown = DistributedMessage::Unknown {
+            code: 256,
+            payload: vec![1, 2],
+        };
+        let e = codec.encode(unknown, &mut dst).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        let inner = e.get_ref().unwrap().downcast_ref::<EncodeError>().unwrap();
+        assert!(matches!(
+            inner,
+            EncodeError::CodeOutOfRange { code: 256, .. }
+        ));
+        assert_eq!(dst, before, "nothing of the refused message is left");
     }
 }

@@ -5,9 +5,10 @@
 //! server and peer connections, `u8` for peer-init and distributed messages),
 //! then the payload.
 
-use bytes::BufMut;
+use bytes::{BufMut, BytesMut};
 
 use crate::compress::{deflate_into, inflate};
+use crate::encode_error::EncodeError;
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::limits::{ConnectionKind, Limits};
 use crate::tables::MessageStatus;
@@ -25,8 +26,10 @@ pub trait Message: Sized {
     /// Reads the (inflated) payload's fields.
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
 
-    /// Writes the payload's fields, uncompressed.
-    fn encode_body<B: BufMut>(&self, w: &mut B);
+    /// Writes the payload's fields, uncompressed. Fails only for a string,
+    /// byte field or array longer than its `u32` length field can say, and
+    /// may have written part of the payload by then.
+    fn encode_body<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError>;
 
     /// Decodes a payload as it travels (compressed or not); every byte must
     /// be used.
@@ -41,14 +44,17 @@ pub trait Message: Sized {
         result.map_err(|e| e.in_message(Self::NAME))
     }
 
-    /// Encodes the payload as it travels (compressed or not).
-    fn encode_payload<B: BufMut>(&self, w: &mut B) {
+    /// Encodes the payload as it travels (compressed or not). Fails as
+    /// [`encode_body`](Self::encode_body) does; a compressed payload is
+    /// written only once its whole body has encoded.
+    fn encode_payload<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError> {
         if Self::COMPRESSED {
             let mut body = Vec::new();
-            self.encode_body(&mut body);
+            self.encode_body(&mut body)?;
             deflate_into(&body, w);
+            Ok(())
         } else {
-            self.encode_body(w);
+            self.encode_body(w)
         }
     }
 }
@@ -62,6 +68,25 @@ fn decode_whole<T>(
     let value = decode(&mut r)?;
     r.finish()?;
     Ok(value)
+}
+
+/// A growable buffer that frames are appended to: `Vec<u8>` or `BytesMut`.
+/// [`FramedMessage::encode_frame`] truncates it back when encoding fails.
+pub trait FrameBuffer: BufMut + AsMut<[u8]> {
+    /// Shortens the buffer to `len` bytes.
+    fn truncate(&mut self, len: usize);
+}
+
+impl FrameBuffer for Vec<u8> {
+    fn truncate(&mut self, len: usize) {
+        Vec::truncate(self, len);
+    }
+}
+
+impl FrameBuffer for BytesMut {
+    fn truncate(&mut self, len: usize) {
+        BytesMut::truncate(self, len);
+    }
 }
 
 /// The width of the code in a frame header.
@@ -114,29 +139,53 @@ pub trait FramedMessage: Sized {
     /// the enum's `Unknown` variant.
     fn decode_payload(code: u32, payload: &[u8], limits: &Limits) -> Result<Self, DecodeError>;
 
-    fn encode_payload<B: BufMut>(&self, w: &mut B);
+    /// Writes the payload (compressed where the message travels compressed).
+    /// Fails as [`Message::encode_payload`] does, possibly after writing part
+    /// of it; [`encode_frame`](Self::encode_frame) undoes that.
+    fn encode_payload<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError>;
 
     /// Appends the whole frame (length, code, payload) to `out`.
     ///
-    /// On `u8`-coded kinds an `Unknown` code above 255 is truncated to its low byte.
-    fn encode_frame<B: BufMut + AsMut<[u8]>>(&self, out: &mut B) {
+    /// Fails for an `Unknown` code that does not fit the kind's code field
+    /// (above 255 on peer-init and distributed connections), a string, byte
+    /// field or array longer than its `u32` length field can say, or a frame
+    /// over 4 GiB. On failure `out` is left as it was.
+    fn encode_frame<B: FrameBuffer>(&self, out: &mut B) -> Result<(), EncodeError> {
+        let code = self.code();
+        if Self::CODE_WIDTH == CodeWidth::U8 && code > u32::from(u8::MAX) {
+            return Err(EncodeError::CodeOutOfRange {
+                kind: Self::LABEL,
+                code,
+                max: u32::from(u8::MAX),
+            });
+        }
         let start = out.as_mut().len();
         out.put_u32_le(0);
         match Self::CODE_WIDTH {
-            CodeWidth::U8 => out.put_u8(self.code() as u8),
-            CodeWidth::U32 => out.put_u32_le(self.code()),
+            CodeWidth::U8 => out.put_u8(code as u8),
+            CodeWidth::U32 => out.put_u32_le(code),
         }
-        self.encode_payload(out);
-        let len = out.as_mut().len() - start - 4;
-        let len = u32::try_from(len).expect("a frame longer than 4 GiB cannot be sent");
-        out.as_mut()[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        if let Err(e) = self.encode_payload(out) {
+            out.truncate(start);
+            return Err(e);
+        }
+        match length_field(out.as_mut().len() - start - 4, Self::LABEL) {
+            Ok(len) => {
+                out.as_mut()[start..start + 4].copy_from_slice(&len.to_le_bytes());
+                Ok(())
+            }
+            Err(e) => {
+                out.truncate(start);
+                Err(e)
+            }
+        }
     }
 
-    /// The whole frame as a new vector.
-    fn to_frame(&self) -> Vec<u8> {
+    /// The whole frame as a new vector (see [`encode_frame`](Self::encode_frame)).
+    fn to_frame(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        self.encode_frame(&mut out);
-        out
+        self.encode_frame(&mut out)?;
+        Ok(out)
     }
 
     /// Decodes exactly one whole frame with the default [`Limits`].
@@ -176,6 +225,11 @@ pub trait FramedMessage: Sized {
         };
         Self::decode_payload(code, &frame[header..], limits).map_err(|e| e.shifted(header))
     }
+}
+
+/// The length field of a frame whose code and payload take `len` bytes.
+fn length_field(len: usize, kind: &'static str) -> Result<u32, EncodeError> {
+    u32::try_from(len).map_err(|_| EncodeError::FrameTooLarge { kind, len })
 }
 
 /// Fails if a frame of `size` bytes (length field included) is over the
@@ -219,5 +273,26 @@ pub trait ArbitraryMessage: FramedMessage + for<'a> arbitrary::Arbitrary<'a> {
         let unknown = (0..).find(|c| !codes.contains(c)).unwrap_or(u32::MAX);
         codes.push(unknown);
         codes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_field_holds_up_to_4_gib() {
+        assert_eq!(length_field(0, "peer message"), Ok(0));
+        assert_eq!(
+            length_field(u32::MAX as usize, "peer message"),
+            Ok(u32::MAX)
+        );
+        assert_eq!(
+            length_field(u32::MAX as usize + 1, "peer message"),
+            Err(EncodeError::FrameTooLarge {
+                kind: "peer message",
+                len: 1 << 32
+            })
+        );
     }
 }

@@ -36,7 +36,7 @@ fn share_list(directories: usize, files: usize) -> PeerSharesReply {
 
 fn payload(reply: &PeerSharesReply) -> Vec<u8> {
     let mut out = Vec::new();
-    reply.encode_payload(&mut out);
+    reply.encode_payload(&mut out).unwrap();
     out
 }
 
@@ -48,12 +48,14 @@ fn frame_size_is_limited_per_connection_kind() {
         connection_type: ConnectionType::Peer,
         ticket: 0u32.into(),
     })
-    .to_frame();
+    .to_frame()
+    .unwrap();
     let chat = PeerMessage::Unknown {
         code: 999,
         payload: vec![0; 70 << 10],
     }
-    .to_frame();
+    .to_frame()
+    .unwrap();
     assert!(PeerMessage::decode_frame(&chat).is_ok());
     let e = PeerInitMessage::decode_frame(&init).unwrap_err();
     assert_eq!(
@@ -85,7 +87,8 @@ fn frame_size_is_limited_per_connection_kind() {
         username: "someone".into(),
         message: "x".repeat(100),
     })
-    .to_frame();
+    .to_frame()
+    .unwrap();
     assert!(ServerResponse::decode_frame(&say).is_ok());
     assert!(matches!(
         ServerResponse::decode_frame_with(&say, &lowered)
@@ -103,7 +106,7 @@ fn frame_size_is_limited_per_connection_kind() {
 fn inflated_size_is_limited() {
     let reply = share_list(100, 20);
     let mut body = Vec::new();
-    reply.encode_body(&mut body);
+    reply.encode_body(&mut body).unwrap();
     let payload = payload(&reply);
     let small = Limits {
         max_inflated_size: body.len() - 1,
@@ -138,7 +141,7 @@ fn inflate_ratio_is_limited() {
     reply.directories[0].files = vec![file; 200_000];
     let payload = payload(&reply);
     let mut body = Vec::new();
-    reply.encode_body(&mut body);
+    reply.encode_body(&mut body).unwrap();
     assert!(
         body.len() / payload.len() > 100,
         "{}",

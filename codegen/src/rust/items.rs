@@ -362,7 +362,7 @@ impl<'a> Items<'a> {
                 }
 
                 /// Writes a list as parallel arrays: one array per field.
-                pub fn encode_columns<B: BufMut>(items: &[Self], w: &mut B) {
+                pub fn encode_columns<B: BufMut>(items: &[Self], w: &mut B) -> Result<(), EncodeError> {
                     #encode
                 }
             }
@@ -420,7 +420,7 @@ impl<'a> Items<'a> {
                     #decode
                 }
 
-                fn encode<B: BufMut>(&self, w: &mut B) {
+                fn encode<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError> {
                     #encode
                 }
             }
@@ -485,7 +485,7 @@ impl<'a> Items<'a> {
                     #decode
                 }
 
-                fn encode_body<B: BufMut>(&self, #unused_w: &mut B) {
+                fn encode_body<B: BufMut>(&self, #unused_w: &mut B) -> Result<(), EncodeError> {
                     #encode
                 }
             }
@@ -606,10 +606,13 @@ impl<'a> Items<'a> {
                     }
                 }
 
-                fn encode_payload<B: BufMut>(&self, w: &mut B) {
+                fn encode_payload<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError> {
                     match self {
                         #(Self::#variants(m) => m.encode_payload(w),)*
-                        Self::Unknown { payload, .. } => w.put_slice(payload),
+                        Self::Unknown { payload, .. } => {
+                            w.put_slice(payload);
+                            Ok(())
+                        }
                     }
                 }
             }
