@@ -44,6 +44,29 @@ pub trait Message: Sized {
         result.map_err(|e| e.in_message(Self::NAME))
     }
 
+    /// Decodes a payload as it travels, accepting bytes after the last field
+    /// the schema knows (peers and servers add fields over time). Returns the
+    /// message and how many bytes it ignored: bytes of the inflated body for
+    /// a compressed message, whose zlib stream must still end exactly at the
+    /// end of the payload.
+    ///
+    /// Optional trailing fields are read while bytes remain, so the ignored
+    /// bytes are those after the last optional field too; bytes too few for
+    /// the next optional field are an error, as in strict decoding.
+    fn decode_payload_lenient(
+        payload: &[u8],
+        limits: &Limits,
+    ) -> Result<(Self, usize), DecodeError> {
+        let result = if Self::COMPRESSED {
+            inflate(payload, limits).and_then(|body| {
+                decode_prefix(&body, limits, Self::decode_body).map_err(DecodeError::inflated)
+            })
+        } else {
+            decode_prefix(payload, limits, Self::decode_body)
+        };
+        result.map_err(|e| e.in_message(Self::NAME))
+    }
+
     /// Encodes the payload as it travels (compressed or not). Fails as
     /// [`encode_body`](Self::encode_body) does; a compressed payload is
     /// written only once its whole body has encoded.
@@ -68,6 +91,18 @@ fn decode_whole<T>(
     let value = decode(&mut r)?;
     r.finish()?;
     Ok(value)
+}
+
+/// Decodes a value from the start of `bytes`; returns it and how many bytes
+/// are left after it.
+fn decode_prefix<T>(
+    bytes: &[u8],
+    limits: &Limits,
+    decode: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<(T, usize), DecodeError> {
+    let mut r = Reader::new(bytes, limits);
+    let value = decode(&mut r)?;
+    Ok((value, r.remaining()))
 }
 
 /// A growable buffer that frames are appended to: `Vec<u8>` or `BytesMut`.
@@ -139,6 +174,15 @@ pub trait FramedMessage: Sized {
     /// the enum's `Unknown` variant.
     fn decode_payload(code: u32, payload: &[u8], limits: &Limits) -> Result<Self, DecodeError>;
 
+    /// Like [`decode_payload`](Self::decode_payload), but bytes after the
+    /// last known field are ignored and counted (see
+    /// [`Message::decode_payload_lenient`]); `Unknown` keeps every byte.
+    fn decode_payload_lenient(
+        code: u32,
+        payload: &[u8],
+        limits: &Limits,
+    ) -> Result<(Self, usize), DecodeError>;
+
     /// Writes the payload (compressed where the message travels compressed).
     /// Fails as [`Message::encode_payload`] does, possibly after writing part
     /// of it; [`encode_frame`](Self::encode_frame) undoes that.
@@ -193,38 +237,72 @@ pub trait FramedMessage: Sized {
         Self::decode_frame_with(frame, &Limits::DEFAULT)
     }
 
-    /// Decodes exactly one whole frame.
+    /// Decodes exactly one whole frame; every byte of it must be used.
     fn decode_frame_with(frame: &[u8], limits: &Limits) -> Result<Self, DecodeError> {
-        let header = Self::CODE_WIDTH.header_len();
-        let bad = |reason: String| {
-            DecodeError::new(DecodeErrorKind::BadFrame { reason }, 0).in_message(Self::LABEL)
-        };
-        check_frame_size::<Self>(frame.len(), limits)?;
-        let Some(&[a, b, c, d]) = frame.first_chunk::<4>() else {
-            return Err(bad(format!(
-                "{} byte(s) cannot hold a length field",
-                frame.len()
-            )));
-        };
-        let declared = u32::from_le_bytes([a, b, c, d]) as usize;
-        if declared != frame.len() - 4 {
-            return Err(bad(format!(
-                "the length field says {declared} byte(s) follow, the frame has {}",
-                frame.len() - 4
-            )));
-        }
-        if frame.len() < header {
-            return Err(bad(format!(
-                "{} byte(s) cannot hold a {header}-byte header",
-                frame.len()
-            )));
-        }
-        let code = match Self::CODE_WIDTH {
-            CodeWidth::U8 => u32::from(frame[4]),
-            CodeWidth::U32 => u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]),
-        };
+        let (code, header) = frame_header::<Self>(frame, limits)?;
         Self::decode_payload(code, &frame[header..], limits).map_err(|e| e.shifted(header))
     }
+
+    /// Decodes exactly one whole frame, accepting bytes after the last field
+    /// the schema knows: what a connection to real peers and servers wants,
+    /// since they add fields over time. Returns the message and how many
+    /// bytes were ignored (counted in the inflated body for compressed
+    /// messages; 0 when none). The frame itself must still be whole: its
+    /// length field must match.
+    ///
+    /// ```
+    /// use slsk_proto::{FramedMessage, Limits};
+    /// use slsk_proto::peer_init::{PeerInitMessage, PeerPierceFirewall};
+    ///
+    /// // PierceFirewall (code 0) with a ticket and two bytes a newer peer added.
+    /// let frame = [7, 0, 0, 0, 0, 9, 0, 0, 0, 0xAA, 0xBB];
+    /// assert!(PeerInitMessage::decode_frame(&frame).is_err());
+    /// let (message, ignored) = PeerInitMessage::decode_frame_lenient(&frame, &Limits::DEFAULT)?;
+    /// assert_eq!(message, PeerPierceFirewall { ticket: 9 }.into());
+    /// assert_eq!(ignored, 2);
+    /// # Ok::<(), slsk_proto::DecodeError>(())
+    /// ```
+    fn decode_frame_lenient(frame: &[u8], limits: &Limits) -> Result<(Self, usize), DecodeError> {
+        let (code, header) = frame_header::<Self>(frame, limits)?;
+        Self::decode_payload_lenient(code, &frame[header..], limits).map_err(|e| e.shifted(header))
+    }
+}
+
+/// Checks a whole frame's size and length field; returns its code and the
+/// header length (where the payload starts).
+fn frame_header<M: FramedMessage>(
+    frame: &[u8],
+    limits: &Limits,
+) -> Result<(u32, usize), DecodeError> {
+    let header = M::CODE_WIDTH.header_len();
+    let bad = |reason: String| {
+        DecodeError::new(DecodeErrorKind::BadFrame { reason }, 0).in_message(M::LABEL)
+    };
+    check_frame_size::<M>(frame.len(), limits)?;
+    let Some(&[a, b, c, d]) = frame.first_chunk::<4>() else {
+        return Err(bad(format!(
+            "{} byte(s) cannot hold a length field",
+            frame.len()
+        )));
+    };
+    let declared = u32::from_le_bytes([a, b, c, d]) as usize;
+    if declared != frame.len() - 4 {
+        return Err(bad(format!(
+            "the length field says {declared} byte(s) follow, the frame has {}",
+            frame.len() - 4
+        )));
+    }
+    if frame.len() < header {
+        return Err(bad(format!(
+            "{} byte(s) cannot hold a {header}-byte header",
+            frame.len()
+        )));
+    }
+    let code = match M::CODE_WIDTH {
+        CodeWidth::U8 => u32::from(frame[4]),
+        CodeWidth::U32 => u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]),
+    };
+    Ok((code, header))
 }
 
 /// The length field of a frame whose code and payload take `len` bytes.

@@ -12,7 +12,7 @@ use slsk_proto::distributed::DistributedMessage;
 use slsk_proto::peer::PeerMessage;
 use slsk_proto::peer_init::PeerInitMessage;
 use slsk_proto::server::{ServerRequest, ServerResponse};
-use slsk_proto::{ArbitraryMessage, FramedMessage};
+use slsk_proto::{ArbitraryMessage, FramedMessage, Limits};
 
 const CASES_PER_MESSAGE: u32 = 48;
 
@@ -35,7 +35,12 @@ fn round_trip_all<K: ArbitraryMessage + PartialEq + std::fmt::Debug>() -> usize 
                     TestCaseError::fail(format!("{message:?} does not decode: {e}"))
                 })?;
                 prop_assert_eq!(&decoded, &message);
-                prop_assert_eq!(decoded.to_frame().unwrap(), frame);
+                prop_assert_eq!(&decoded.to_frame().unwrap(), &frame);
+                // Lenient decoding of an exact frame agrees and ignores nothing.
+                let lenient = K::decode_frame_lenient(&frame, &Limits::DEFAULT).map_err(|e| {
+                    TestCaseError::fail(format!("{message:?} does not decode leniently: {e}"))
+                })?;
+                prop_assert_eq!(lenient, (message, 0));
                 Ok(())
             })
             .unwrap_or_else(|e| panic!("{} code {code}: {e}", K::LABEL));

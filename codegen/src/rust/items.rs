@@ -606,6 +606,13 @@ impl<'a> Items<'a> {
                     }
                 }
 
+                fn decode_payload_lenient(code: u32, payload: &[u8], limits: &Limits) -> Result<(Self, usize), DecodeError> {
+                    match code {
+                        #(#codes => #types::decode_payload_lenient(payload, limits).map(|(m, trailing)| (Self::#variants(m), trailing)),)*
+                        code => Ok((Self::Unknown { code, payload: payload.to_vec() }, 0)),
+                    }
+                }
+
                 fn encode_payload<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError> {
                     match self {
                         #(Self::#variants(m) => m.encode_payload(w),)*
