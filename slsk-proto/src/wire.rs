@@ -428,6 +428,27 @@ pub enum TableValue {
     Raw(u64),
 }
 
+/// How a value of a string table may be written in serde formats: a schema
+/// name or a raw wire value that is not one, or tagged as
+/// `{"Unknown": raw}` (which is how unknown values are written, since a raw
+/// value may spell a listed value's name).
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum StringTableValue {
+    Text(String),
+    Tagged(UnknownStringValue),
+}
+
+/// `{"Unknown": raw}`: a string table's raw value, never read as a name.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownStringValue {
+    #[serde(rename = "Unknown")]
+    pub raw: String,
+}
+
 #[cfg(feature = "arbitrary")]
 pub use arbitrary_support::*;
 

@@ -24,10 +24,13 @@ TABLES = {}
 
 
 def wire(table, value):
-    """Our JSON for a table value (a variant name, or the raw value when the
-    table does not list it) as the value that travels."""
+    """Our JSON for a table value (a variant name; the raw value when a
+    number table does not list it; ``{"Unknown": raw}`` when a string table
+    does not) as the value that travels."""
     if value is None:
         return None
+    if isinstance(value, dict) and set(value) == {"Unknown"}:
+        return value["Unknown"]
     if isinstance(value, str) and value in TABLES[table]:
         return TABLES[table][value]
     return value

@@ -164,8 +164,10 @@ impl<'a> Items<'a> {
         let names: Vec<&str> = table.values.iter().map(|v| v.name.as_str()).collect();
         let deserialize_body = if is_string {
             quote! {
-                let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
-                Ok(Self::from_name(&raw).unwrap_or_else(|| Self::from_wire(raw)))
+                Ok(match <StringTableValue as serde::Deserialize>::deserialize(deserializer)? {
+                    StringTableValue::Text(text) => Self::from_name(&text).unwrap_or_else(|| Self::from_wire(text)),
+                    StringTableValue::Tagged(tagged) => Self::from_wire(tagged.raw),
+                })
             }
         } else {
             quote! {
@@ -177,6 +179,23 @@ impl<'a> Items<'a> {
                         .map_err(|_| serde::de::Error::custom(format_args!("{raw} does not fit {}", stringify!(#name)))),
                 }
             }
+        };
+        // A string table's unknown raw value may spell a listed value's name
+        // ("Peer" arriving where the wire value is "P"): tagging it keeps
+        // the two apart, so wire -> JSON -> wire is exact.
+        let (serialize_unknown, serialize_doc, deserialize_doc) = if is_string {
+            let unknown_index = Literal::u32_unsuffixed(variants.len() as u32);
+            (
+                quote!(serializer.serialize_newtype_variant(stringify!(#name), #unknown_index, "Unknown", self.to_wire())),
+                " Listed values by name; others tagged, as `{\"Unknown\": raw}` (a raw value may spell a name).",
+                " A schema name, a raw wire value that is not a name, or `{\"Unknown\": raw}`.",
+            )
+        } else {
+            (
+                quote!(serde::Serialize::serialize(&self.to_wire(), serializer)),
+                " Listed values by name, others by their raw value.",
+                " A schema name, or a raw wire value.",
+            )
         };
         let arbitrary_pick = if is_string {
             quote!(u.choose(&Self::KNOWN)?.clone())
@@ -226,18 +245,18 @@ impl<'a> Items<'a> {
                 }
             }
 
-            /// Listed values by name, others by their raw value.
+            #[doc = #serialize_doc]
             #[cfg(feature = "serde")]
             impl serde::Serialize for #name {
                 fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     match self.name() {
                         Some(name) => serializer.serialize_str(name),
-                        None => serde::Serialize::serialize(&self.to_wire(), serializer),
+                        None => #serialize_unknown,
                     }
                 }
             }
 
-            /// A schema name, or a raw wire value.
+            #[doc = #deserialize_doc]
             #[cfg(feature = "serde")]
             impl<'de> serde::Deserialize<'de> for #name {
                 fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
