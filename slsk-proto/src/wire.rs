@@ -245,6 +245,23 @@ impl<'a> Reader<'a> {
         self.array_of(field)
     }
 
+    /// `N` zero bytes that some senders leave out: true (and skipped) when
+    /// more than `N` bytes remain and the next `N` are all zero, else false
+    /// (and nothing is read). Never fails.
+    #[inline]
+    pub fn zero_padding<const N: usize>(
+        &mut self,
+        _field: &'static str,
+    ) -> Result<bool, DecodeError> {
+        let rest = &self.data[self.pos..];
+        if rest.len() > N && rest[..N].iter().all(|&b| b == 0) {
+            self.pos += N;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
     /// Every byte left.
     #[inline]
     pub fn rest(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {

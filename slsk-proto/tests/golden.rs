@@ -231,7 +231,7 @@ fn distributed_93_carries_the_rest_of_the_server_code() {
     else {
         panic!("wrong message");
     };
-    assert_eq!(message.code_padding, [0, 0, 0]);
+    assert!(message.padded);
     assert!(matches!(
         message.embedded().unwrap(),
         DistributedMessage::DistributedSearchRequest(DistributedSearchRequest { ticket: 1234, .. })
@@ -434,4 +434,81 @@ fn server_confirms_new_password_and_privileges_notification() {
     });
     assert_eq!(ServerResponse::decode_frame(&frame).unwrap(), expected);
     assert_eq!(expected.to_frame().unwrap(), frame);
+}
+
+#[test]
+fn distributed_93_without_the_padding() {
+    use slsk_proto::distributed::DistributedServerSearchRequest;
+    let embedded = search_request_payload().0;
+    // u8 code 0x5D, then directly the embedded code and layout.
+    let frame = Bytes::default().u8(0x5D).u8(3).raw(&embedded).frame();
+    let expected = DistributedServerSearchRequest {
+        padded: false,
+        distributed_code: 3,
+        payload: embedded.clone(),
+    };
+    assert_eq!(
+        DistributedMessage::decode_frame(&frame).unwrap(),
+        DistributedMessage::DistributedServerSearchRequest(expected.clone())
+    );
+    assert!(matches!(
+        expected.embedded().unwrap(),
+        DistributedMessage::DistributedSearchRequest(DistributedSearchRequest { ticket: 1234, .. })
+    ));
+    assert_eq!(
+        DistributedMessage::DistributedServerSearchRequest(expected.clone())
+            .to_frame()
+            .unwrap(),
+        frame
+    );
+
+    // The same message padded: three more bytes, the same embedded message.
+    let padded = DistributedServerSearchRequest {
+        padded: true,
+        ..expected
+    };
+    let padded_frame = DistributedMessage::DistributedServerSearchRequest(padded.clone())
+        .to_frame()
+        .unwrap();
+    assert_eq!(&padded_frame[5..9], &[0, 0, 0, 3]);
+    assert_eq!(padded_frame.len(), frame.len() + 3);
+    assert_eq!(padded.embedded(), expected_embedded());
+}
+
+fn expected_embedded() -> Result<DistributedMessage, slsk_proto::DecodeError> {
+    Ok(DistributedMessage::DistributedSearchRequest(
+        DistributedSearchRequest {
+            unknown: 49,
+            username: "carol".into(),
+            ticket: 1234,
+            query: "ambient flac".into(),
+        },
+    ))
+}
+
+#[test]
+fn distributed_93_padding_needs_four_bytes_and_three_zeros() {
+    use slsk_proto::distributed::DistributedServerSearchRequest;
+    let decode = |payload: &[u8]| {
+        let frame = Bytes::default().u8(0x5D).raw(payload).frame();
+        match DistributedMessage::decode_frame(&frame).unwrap() {
+            DistributedMessage::DistributedServerSearchRequest(m) => m,
+            other => panic!("{other:?}"),
+        }
+    };
+    let message = |padded, distributed_code, payload: &[u8]| DistributedServerSearchRequest {
+        padded,
+        distributed_code,
+        payload: payload.to_vec(),
+    };
+    // Three zeros and a code: padded, an empty embedded payload.
+    assert_eq!(decode(&[0, 0, 0, 4]), message(true, 4, &[]));
+    // Only three bytes: no room for padding and a code, so bare.
+    assert_eq!(decode(&[0, 0, 0]), message(false, 0, &[0, 0]));
+    // A non-zero byte among the first three: bare.
+    assert_eq!(decode(&[0, 0, 1, 4]), message(false, 0, &[0, 1, 4]));
+    assert_eq!(decode(&[3, 0, 0, 0]), message(false, 3, &[0, 0, 0]));
+    // An empty payload cannot hold the embedded code.
+    let frame = Bytes::default().u8(0x5D).frame();
+    assert!(DistributedMessage::decode_frame(&frame).is_err());
 }

@@ -397,13 +397,14 @@ DIVERGENCES = {
     },
     "embedded-not-a-search": {
         "messages": [(SP, 93), (D, 93)],
-        "when": lambda m: _embedded_is_not_a_search(m) or m.get("code_padding", [0, 0, 0]) != [0, 0, 0],
+        "when": lambda m: _embedded_is_not_a_search(m) or not m.get("padded", True),
         "breaks": BOTH,
         "reason": "aioslsk gives ServerSearchRequest (server and distributed code 93) the fixed "
                   "layout of an embedded DistributedSearchRequest; ERRATA: it is an embedded "
-                  "distributed message of any code, which the schema keeps as a raw payload. "
-                  "Only embedded search requests (with ``00 00 00`` code padding on a "
-                  "distributed connection) are readable by aioslsk.",
+                  "distributed message of any code, which the schema keeps as a raw payload, "
+                  "and on a distributed connection the ``00 00 00`` padding before it may be "
+                  "absent. Only embedded search requests (with the padding on a distributed "
+                  "connection) are readable by aioslsk.",
     },
 }
 

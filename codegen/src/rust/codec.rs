@@ -86,6 +86,10 @@ impl Codec<'_> {
                 quote!(r.raw::<#n>(#name))
             }
             Type::Rest => quote!(r.rest(#name)),
+            Type::ZeroPadding(n) => {
+                let n = Literal::usize_unsuffixed(*n);
+                quote!(r.zero_padding::<#n>(#name))
+            }
             Type::Struct(s) => {
                 let s = format_ident!("{s}");
                 quote!(r.nested(#name, #s::decode))
@@ -239,6 +243,10 @@ impl Codec<'_> {
             Type::Ip => quote!(put_ip(w, #copied);),
             Type::U32OrU64 => quote!(#recv.encode(w);),
             Type::Raw(_) | Type::Rest => quote!(w.put_slice(#borrowed);),
+            Type::ZeroPadding(n) => {
+                let n = Literal::usize_unsuffixed(*n);
+                quote!(if #copied { w.put_bytes(0, #n); })
+            }
             Type::Struct(_) => quote!(#recv.encode(w)?;),
             Type::Table(t) => match self.schema.table(t).expect("resolved table").repr {
                 Repr::U8 => quote!(w.put_u8(#recv.to_wire());),

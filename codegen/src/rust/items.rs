@@ -338,7 +338,33 @@ impl<'a> Items<'a> {
 
     fn arbitrary_impl(&self, name: &Ident, layout: &Layout) -> TokenStream {
         let switch_enum = self.codec.switch_enum_name(name, layout);
-        let body = self.codec.arbitrary_body(layout, switch_enum.as_ref());
+        let mut body = self.codec.arbitrary_body(layout, switch_enum.as_ref());
+        // Unpadded values whose next bytes happen to read as padding would
+        // decode as padded: mark them padded, so arbitrary values round-trip.
+        // (The loader allows padding only first in a message layout.)
+        if let Some(Field {
+            ty: Type::ZeroPadding(n),
+            name: padded,
+            ..
+        }) = layout.fields.first()
+        {
+            let n = Literal::usize_unsuffixed(*n);
+            let padded = ident(padded);
+            body = quote! {
+                let build = |u: &mut arbitrary::Unstructured<'a>| -> arbitrary::Result<Self> { #body };
+                let mut value = build(u)?;
+                if !value.#padded {
+                    let mut bytes = Vec::new();
+                    if value.encode_body(&mut bytes).is_ok()
+                        && bytes.len() > #n
+                        && bytes[..#n].iter().all(|&b| b == 0)
+                    {
+                        value.#padded = true;
+                    }
+                }
+                Ok(value)
+            };
+        }
         let u = if layout.is_empty() {
             quote!(_u)
         } else {

@@ -238,8 +238,8 @@ fn embed_search_requests<K: KindEnum>(value: K) -> K {
     let frame = search.to_frame().unwrap();
     fields.insert("distributed_code".into(), Value::from(3));
     fields.insert("payload".into(), Value::from(frame[5..].to_vec()));
-    if fields.contains_key("code_padding") {
-        fields.insert("code_padding".into(), Value::from(vec![0u8; 3]));
+    if fields.contains_key("padded") {
+        fields.insert("padded".into(), Value::from(true));
     }
     valid(&json).unwrap_or(value)
 }
