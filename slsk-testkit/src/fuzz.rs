@@ -166,7 +166,10 @@ fn small_limits() -> Limits {
 }
 
 fn is_size_error(e: &DecodeError) -> bool {
-    matches!(e.kind(), DecodeErrorKind::InflatedTooLarge { .. })
+    matches!(
+        e.kind(),
+        DecodeErrorKind::InflatedTooLarge { .. } | DecodeErrorKind::InflateRatioTooHigh { .. }
+    )
 }
 
 /// A share list decoded with `PeerSharesReply::decode_streaming`.
