@@ -1,6 +1,6 @@
 //! Decoding a compressed body a piece at a time, in bounded memory.
 //!
-//! [`Message::decode_payload`](crate::Message::decode_payload) inflates the
+//! [`Message::decode_payload`] inflates the
 //! whole body, then builds the whole message: for a share list of a million
 //! files that is the inflated body plus every decoded file at once.
 //! [`BodyStream`] instead inflates into a small window and decodes one value
