@@ -605,6 +605,9 @@ impl Loader {
             let Some(field) = self.field(file, at, element, &mut scope, in_message) else {
                 continue;
             };
+            if let Type::ZeroPadding(_) = field.ty {
+                self.check_zero_padding(file, at, &field, i, &elements[i + 1..], in_message);
+            }
             self.place_field(
                 file,
                 at,
@@ -828,10 +831,54 @@ impl Loader {
         }
     }
 
+    /// Padding is recognised by what follows it, so it must come first in a
+    /// message layout, always present, with at least one byte after it:
+    /// then "more than N bytes remain and the next N are zero" decides.
+    fn check_zero_padding(
+        &mut self,
+        file: &str,
+        at: &str,
+        field: &Field,
+        index: usize,
+        rest: &[RawElement],
+        in_message: bool,
+    ) {
+        let where_ = format!("{at}.{}", field.name);
+        if !in_message || index != 0 || field.presence != Presence::Always {
+            self.error(
+                file,
+                &where_,
+                "`zero_padding(N)` must be the first, always-present field of a message layout",
+            );
+        }
+        let next_takes_a_byte = rest.first().is_some_and(|e| {
+            e.switch.is_none()
+                && !e.optional
+                && e.present_if.is_none()
+                && e.present_unless.is_none()
+                && e.ty.as_deref().is_some_and(|t| {
+                    !matches!(
+                        self.parse_type(t),
+                        Ok(Type::Rest | Type::Raw(0) | Type::ZeroPadding(_)) | Err(_)
+                    )
+                })
+        });
+        if !next_takes_a_byte {
+            self.error(
+                file,
+                &where_,
+                "`zero_padding(N)` must be followed by an always-present field of at least one byte",
+            );
+        }
+    }
+
     /// Arrays of zero-sized elements would let a 4-byte count spin for ever.
     fn check_array_elements(&mut self, file: &str, where_: &str, ty: &Type) {
         if let Type::Array(inner) = ty {
-            if matches!(**inner, Type::Rest | Type::U32OrU64 | Type::Raw(0)) {
+            if matches!(
+                **inner,
+                Type::Rest | Type::U32OrU64 | Type::Raw(0) | Type::ZeroPadding(_)
+            ) {
                 self.error(
                     file,
                     where_,
@@ -846,6 +893,17 @@ impl Loader {
         let text = text.trim();
         if let Some(inner) = text.strip_suffix("[]") {
             return Ok(Type::Array(Box::new(self.parse_type(inner)?)));
+        }
+        if let Some(n) = text
+            .strip_prefix("zero_padding(")
+            .and_then(|t| t.strip_suffix(')'))
+        {
+            return match n.trim().parse() {
+                Ok(0) | Err(_) => Err(format!(
+                    "`{text}`: zero_padding(N) takes a byte count of at least 1"
+                )),
+                Ok(n) => Ok(Type::ZeroPadding(n)),
+            };
         }
         if let Some(n) = text.strip_prefix("raw(").and_then(|t| t.strip_suffix(')')) {
             return n

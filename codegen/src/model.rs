@@ -57,7 +57,7 @@ impl Schema {
             Type::U32 | Type::I32 | Type::Ip | Type::String | Type::Bytes | Type::U32OrU64 => 4,
             Type::U64 | Type::FileSize => 8,
             Type::Raw(n) => *n,
-            Type::Rest => 0,
+            Type::Rest | Type::ZeroPadding(_) => 0,
             Type::Table(name) => self.table(name).map_or(0, |t| t.repr.size()),
             Type::Struct(name) => self
                 .structure(name)
@@ -247,6 +247,9 @@ pub enum Type {
     FileSize,
     U32OrU64,
     Raw(usize),
+    /// N zero bytes that some senders leave out: present when more than N
+    /// bytes remain and the next N are all zero. Stored as a `bool`.
+    ZeroPadding(usize),
     Rest,
     Struct(String),
     Table(String),
@@ -270,6 +273,7 @@ impl fmt::Display for Type {
             Type::FileSize => f.write_str("file_size"),
             Type::U32OrU64 => f.write_str("u32_or_u64"),
             Type::Raw(n) => write!(f, "raw({n})"),
+            Type::ZeroPadding(n) => write!(f, "zero_padding({n})"),
             Type::Rest => f.write_str("rest"),
             Type::Struct(n) | Type::Table(n) => f.write_str(n),
             Type::Array(t) => write!(f, "{t}[]"),

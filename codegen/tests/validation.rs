@@ -218,3 +218,44 @@ fn generated_rust_parses_and_is_stable() {
     assert!(server.contains("pub struct GetUserStatusResponse"));
     assert!(server.contains("pub stats: Option<UserStats>"));
 }
+
+#[test]
+fn zero_padding_must_open_a_message_and_be_followed_by_a_byte() {
+    let message = |fields: &str| {
+        format!(
+            "{SERVER_OK}\n  - name: Padded\n    code: 8\n    status: used\n    request:\n{fields}"
+        )
+    };
+    let ok = message(
+        "      - { name: padded, type: zero_padding(3) }\n      - { name: code, type: u8 }\n",
+    );
+    assert!(load(&ok, TABLES).is_ok());
+
+    let not_first = message(
+        "      - { name: code, type: u8 }\n      - { name: padded, type: zero_padding(3) }\n      - { name: more, type: u8 }\n",
+    );
+    assert_eq!(
+        errors(&not_first),
+        [
+            "schema/server.yaml: Padded.request.padded: `zero_padding(N)` must be the first, always-present field of a message layout"
+        ]
+    );
+    let nothing_after = message(
+        "      - { name: padded, type: zero_padding(3) }\n      - { name: tail, type: rest }\n",
+    );
+    assert_eq!(
+        errors(&nothing_after),
+        [
+            "schema/server.yaml: Padded.request.padded: `zero_padding(N)` must be followed by an always-present field of at least one byte"
+        ]
+    );
+    let zero = message(
+        "      - { name: padded, type: zero_padding(0) }\n      - { name: code, type: u8 }\n",
+    );
+    assert_eq!(
+        errors(&zero),
+        [
+            "schema/server.yaml: Padded.request.padded: `zero_padding(0)`: zero_padding(N) takes a byte count of at least 1"
+        ]
+    );
+}

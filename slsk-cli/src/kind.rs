@@ -70,5 +70,5 @@ fn decode<M: FramedMessage + Serialize>(frame: &[u8]) -> Result<String, String> 
 
 fn encode<M: FramedMessage + DeserializeOwned>(json: &str) -> Result<Vec<u8>, String> {
     let message: M = serde_json::from_str(json).map_err(|e| format!("bad JSON: {e}"))?;
-    Ok(message.to_frame())
+    message.to_frame().map_err(|e| e.to_string())
 }

@@ -61,7 +61,7 @@ fn server_serves_a_login_and_stops_on_sigint() {
         md5_hash: None,
         minor_version: Some(1),
     });
-    stream.write_all(&login.to_frame()).unwrap();
+    stream.write_all(&login.to_frame().unwrap()).unwrap();
     let reply = ServerResponse::decode_frame(&read_frame(&mut stream)).unwrap();
     assert!(
         matches!(reply, ServerResponse::Login(LoginResponse::Success { .. })),

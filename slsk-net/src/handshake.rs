@@ -136,7 +136,7 @@ mod tests {
     async fn file_bytes_in_the_init_segment_are_kept() {
         let (mut client, server) = pair().await;
         // One write: PeerInit F, the ticket, the first file bytes.
-        let mut bytes = init(ConnectionType::File).to_frame();
+        let mut bytes = init(ConnectionType::File).to_frame().unwrap();
         bytes.extend_from_slice(&42u32.to_le_bytes());
         bytes.extend_from_slice(b"data");
         client.write_all(&bytes).await.unwrap();
@@ -152,9 +152,12 @@ mod tests {
     #[tokio::test]
     async fn obfuscated_distributed_connections_turn_plain_after_init() {
         let (mut client, server) = pair().await;
-        let mut bytes = obfuscate([5, 6, 7, 8], &init(ConnectionType::Distributed).to_frame());
+        let mut bytes = obfuscate(
+            [5, 6, 7, 8],
+            &init(ConnectionType::Distributed).to_frame().unwrap(),
+        );
         let ping = DistributedMessage::from(slsk_proto::distributed::DistributedPing {});
-        bytes.extend(ping.to_frame());
+        bytes.extend(ping.to_frame().unwrap());
         client.write_all(&bytes).await.unwrap();
         let (_, framed) = read_peer_init(server, true, &Limits::DEFAULT, T)
             .await

@@ -90,7 +90,7 @@ impl<M: FramedMessage> Decoder for ObfuscatedCodec<M> {
         src.advance(KEY_LEN);
         let mut frame = src.split_to(size);
         apply(key, &mut frame);
-        Ok(Some(M::decode_frame_with(&frame, &self.limits)))
+        Ok(Some(crate::codec::decode_lenient(&frame, &self.limits)))
     }
 }
 
@@ -107,10 +107,13 @@ impl<M: FramedMessage> Encoder<&M> for ObfuscatedCodec<M> {
 
     fn encode(&mut self, message: &M, dst: &mut BytesMut) -> io::Result<()> {
         let key: [u8; KEY_LEN] = rand::random();
-        dst.put_slice(&key);
         let start = dst.len();
-        message.encode_frame(dst);
-        apply(key, &mut dst[start..]);
+        dst.put_slice(&key);
+        if let Err(error) = message.encode_frame(dst) {
+            dst.truncate(start);
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, error));
+        }
+        apply(key, &mut dst[start + KEY_LEN..]);
         Ok(())
     }
 }
@@ -180,10 +183,9 @@ impl<M: FramedMessage> Encoder<&M> for PeerCodec<M> {
 
     fn encode(&mut self, message: &M, dst: &mut BytesMut) -> io::Result<()> {
         match self {
-            Self::Plain(_) => {
-                message.encode_frame(dst);
-                Ok(())
-            }
+            Self::Plain(_) => message
+                .encode_frame(dst)
+                .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error)),
             Self::Obfuscated(c) => c.encode(message, dst),
         }
     }
@@ -213,9 +215,9 @@ mod tests {
             let mut wire = BytesMut::new();
             codec.encode(message.clone(), &mut wire).unwrap();
             // The bytes after the key are the plain frame under the key stream.
-            assert_eq!(deobfuscate(&wire).unwrap(), message.to_frame());
+            assert_eq!(deobfuscate(&wire).unwrap(), message.to_frame().unwrap());
             let key: [u8; 4] = wire[..4].try_into().unwrap();
-            assert_eq!(obfuscate(key, &message.to_frame()), wire[..]);
+            assert_eq!(obfuscate(key, &message.to_frame().unwrap()), wire[..]);
         }
     }
 
@@ -247,7 +249,10 @@ mod tests {
         let key = [0x99, 0xab, 0xcd, 0xef];
         let mut stream = Vec::new();
         for (i, m) in messages().iter().enumerate() {
-            stream.extend(obfuscate([key[0], key[1], i as u8, key[3]], &m.to_frame()));
+            stream.extend(obfuscate(
+                [key[0], key[1], i as u8, key[3]],
+                &m.to_frame().unwrap(),
+            ));
         }
         let mut codec = ObfuscatedCodec::<PeerMessage>::default();
         let mut buf = BytesMut::new();

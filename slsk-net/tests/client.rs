@@ -390,11 +390,12 @@ async fn password_change_is_confirmed_by_the_server() {
             ServerRequest::NewPassword(request) => assert_eq!(request.password, "n3w"),
             other => panic!("{other:?}"),
         }
-        // The server-to-client direction of code 142 (not in the schema yet).
-        let mut payload = 3u32.to_le_bytes().to_vec();
-        payload.extend_from_slice(b"n3w");
-        side.send(ServerResponse::Unknown { code: 142, payload })
-            .await;
+        side.send(ServerResponse::NewPassword(
+            slsk_proto::server::NewPasswordResponse {
+                password: "n3w".into(),
+            },
+        ))
+        .await;
     });
     result.unwrap();
     client.shutdown().await;

@@ -32,7 +32,7 @@ async fn messages_cross_a_socket_in_pieces() {
         .collect();
     let mut frames = Vec::new();
     for m in &messages {
-        m.encode_frame(&mut frames);
+        m.encode_frame(&mut frames).unwrap();
     }
     // Write in odd-sized chunks so frames straddle reads.
     let writer = tokio::spawn(async move {

@@ -401,7 +401,7 @@ async fn raw_peer(port: u16, username: &str, kind: ConnectionType) -> TcpStream 
         connection_type: kind,
         ticket: 0.into(),
     });
-    socket.write_all(&init.to_frame()).await.unwrap();
+    socket.write_all(&init.to_frame().unwrap()).await.unwrap();
     socket
 }
 
@@ -434,7 +434,7 @@ async fn slow_raw_peer(port: u16, username: &str) -> TcpStream {
         connection_type: ConnectionType::Peer,
         ticket: 0.into(),
     });
-    socket.write_all(&init.to_frame()).await.unwrap();
+    socket.write_all(&init.to_frame().unwrap()).await.unwrap();
     socket
 }
 
@@ -570,7 +570,8 @@ async fn file_bytes_in_the_peer_init_segment_are_not_lost() {
         connection_type: ConnectionType::File,
         ticket: 0.into(),
     })
-    .to_frame();
+    .to_frame()
+    .unwrap();
     bytes.extend_from_slice(&1234u32.to_le_bytes());
     bytes.extend_from_slice(b"file bytes");
     socket.write_all(&bytes).await.unwrap();
@@ -660,7 +661,10 @@ async fn bad_frames_are_reported_and_oversized_ones_close_only_that_connection()
         .write_all(&[6, 0, 0, 0, 5, 0, 0, 0, 1, 2])
         .await
         .unwrap();
-    mallory.write_all(&shares(3).to_frame()).await.unwrap();
+    mallory
+        .write_all(&shares(3).to_frame().unwrap())
+        .await
+        .unwrap();
     match next_event(&mut events).await {
         PeerEvent::BadMessage { username, error } => {
             assert_eq!(username, "mallory");
@@ -716,14 +720,16 @@ async fn hostile(port: u16, obfuscated_port: u16, rng: &mut StdRng) -> Option<Tc
                 connection_type: ConnectionType::Peer,
                 ticket: 0.into(),
             })
-            .to_frame();
+            .to_frame()
+            .unwrap();
             frame[..rng.random_range(1..frame.len())].to_vec()
         }
         // A PierceFirewall nobody asked for.
         3 => PeerInitMessage::from(PeerPierceFirewall {
             ticket: rng.random(),
         })
-        .to_frame(),
+        .to_frame()
+        .unwrap(),
         // An unknown peer-init code.
         4 => vec![1, 0, 0, 0, 7],
         // Garbage on the obfuscated port.
@@ -739,7 +745,8 @@ async fn hostile(port: u16, obfuscated_port: u16, rng: &mut StdRng) -> Option<Tc
             connection_type: ConnectionType::Unknown("Z".into()),
             ticket: 0.into(),
         })
-        .to_frame(),
+        .to_frame()
+        .unwrap(),
     };
     socket.write_all(&bytes).await.ok()?;
     Some(socket)
@@ -911,7 +918,10 @@ async fn peer_connections_past_the_limit_are_refused() {
     for name in ["one", "two"] {
         let mut socket = raw_peer(bob.listen_port(), name, ConnectionType::Peer).await;
         // A message through it shows it is open.
-        socket.write_all(&shares(1).to_frame()).await.unwrap();
+        socket
+            .write_all(&shares(1).to_frame().unwrap())
+            .await
+            .unwrap();
         expect_message(&mut events, name, shares(1)).await;
         kept.push(socket);
     }
@@ -925,7 +935,10 @@ async fn peer_connections_past_the_limit_are_refused() {
     tokio::time::timeout(T, async {
         loop {
             let mut socket = raw_peer(bob.listen_port(), "four", ConnectionType::Peer).await;
-            socket.write_all(&shares(4).to_frame()).await.unwrap();
+            socket
+                .write_all(&shares(4).to_frame().unwrap())
+                .await
+                .unwrap();
             let mut buf = [0u8; 1];
             tokio::select! {
                 _ = socket.read(&mut buf) => continue,

@@ -106,23 +106,28 @@ impl<'a> Inflater<'a> {
         Ok(out.len() - start)
     }
 
+    /// The size cap first (the hard bound on memory), then the ratio, which
+    /// applies only past [`Limits::RATIO_FLOOR`] (see [`Limits`] for why).
     fn check_limits(&self) -> Result<(), DecodeError> {
-        let out = self.total_out();
-        let by_ratio = self
-            .total_in()
-            .saturating_mul(self.limits.max_inflate_ratio)
-            .max(Limits::RATIO_FLOOR);
-        let limit = if out > self.limits.max_inflated_size {
-            self.limits.max_inflated_size
-        } else if out > by_ratio {
-            by_ratio
+        let inflated = self.total_out();
+        let compressed = self.total_in();
+        let kind = if inflated > self.limits.max_inflated_size {
+            DecodeErrorKind::InflatedTooLarge {
+                inflated,
+                limit: self.limits.max_inflated_size,
+            }
+        } else if inflated > Limits::RATIO_FLOOR
+            && inflated > compressed.saturating_mul(self.limits.max_inflate_ratio)
+        {
+            DecodeErrorKind::InflateRatioTooHigh {
+                inflated,
+                compressed,
+                limit: self.limits.max_inflate_ratio,
+            }
         } else {
             return Ok(());
         };
-        Err(DecodeError::new(
-            DecodeErrorKind::InflatedTooLarge { limit },
-            self.total_in(),
-        ))
+        Err(DecodeError::new(kind, compressed))
     }
 
     /// Fails unless the stream has ended and used every input byte.
@@ -202,13 +207,27 @@ mod tests {
         let mut inflater = Inflater::new(&compressed, &Limits::DEFAULT);
         let mut out = vec![0u8; inflated];
         let e = inflater.fill(&mut out).unwrap_err();
-        let DecodeErrorKind::InflatedTooLarge { limit } = *e.kind() else {
+        let DecodeErrorKind::InflateRatioTooHigh {
+            inflated,
+            compressed: consumed,
+            limit,
+        } = *e.kind()
+        else {
             panic!("{e}");
         };
-        // Refused once past the 1 MiB floor: the ratio allows no more than
-        // 200 times the few bytes consumed by then.
-        assert_eq!(limit, Limits::RATIO_FLOOR);
+        // Refused at the first check past the 1 MiB floor: the ratio allows
+        // no more than 800 times the few bytes consumed by then.
+        assert_eq!(limit, Limits::DEFAULT.max_inflate_ratio);
+        assert_eq!(
+            (inflated, consumed),
+            (inflater.total_out(), inflater.total_in())
+        );
+        assert!(inflated > consumed * 800);
         assert!(inflater.total_out() <= Limits::RATIO_FLOOR + INFLATE_STEP);
+        assert!(
+            e.to_string().contains("max_inflate_ratio"),
+            "the error names the limit: {e}"
+        );
         assert!(inflater.total_in() * 8 < compressed.len());
         assert_eq!(e.offset(), inflater.total_in());
     }
@@ -227,7 +246,15 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.kind(),
-            &DecodeErrorKind::InflatedTooLarge { limit: 100_000 }
+            &DecodeErrorKind::InflatedTooLarge {
+                inflated: 100_001,
+                limit: 100_000
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("max_inflated_size: 100001 bytes, over the limit of 100000"),
+            "the error names the limit: {e}"
         );
         // One byte past the limit, never more.
         assert_eq!(inflater.total_out(), 100_001);
@@ -236,7 +263,10 @@ mod tests {
         let e = inflate(&compressed, &limits).unwrap_err();
         assert!(matches!(e.kind(), DecodeErrorKind::InflatedTooLarge { .. }));
         let e = inflate(&compressed, &Limits::DEFAULT).unwrap_err();
-        assert!(matches!(e.kind(), DecodeErrorKind::InflatedTooLarge { .. }));
+        assert!(matches!(
+            e.kind(),
+            DecodeErrorKind::InflateRatioTooHigh { .. }
+        ));
     }
 
     #[test]

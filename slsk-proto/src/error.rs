@@ -57,8 +57,25 @@ pub enum DecodeErrorKind {
     FrameTooLarge { size: usize, limit: usize },
     /// A compressed body that is not a valid zlib stream.
     Inflate { reason: String },
-    /// A compressed body that inflates past the limit (or ratio limit).
-    InflatedTooLarge { limit: usize },
+    /// A compressed body that inflates past
+    /// [`Limits::max_inflated_size`](crate::Limits::max_inflated_size).
+    InflatedTooLarge {
+        /// Bytes inflated when it was refused (at most one past the limit).
+        inflated: usize,
+        limit: usize,
+    },
+    /// A compressed body that grows more than
+    /// [`Limits::max_inflate_ratio`](crate::Limits::max_inflate_ratio) times
+    /// the compressed bytes consumed so far, once past
+    /// [`Limits::RATIO_FLOOR`](crate::Limits::RATIO_FLOOR) inflated bytes.
+    InflateRatioTooHigh {
+        /// Bytes inflated when it was refused.
+        inflated: usize,
+        /// Compressed bytes consumed by then.
+        compressed: usize,
+        /// The ratio limit (inflated over compressed).
+        limit: usize,
+    },
 }
 
 impl DecodeError {
@@ -180,12 +197,19 @@ impl fmt::Display for DecodeErrorKind {
                 write!(f, "frame of {size} bytes is over the limit of {limit}")
             }
             Self::Inflate { reason } => write!(f, "invalid zlib body: {reason}"),
-            Self::InflatedTooLarge { limit } => {
-                write!(
-                    f,
-                    "compressed body inflates past the limit of {limit} bytes"
-                )
-            }
+            Self::InflatedTooLarge { inflated, limit } => write!(
+                f,
+                "compressed body inflates past max_inflated_size: {inflated} bytes, over the limit of {limit}"
+            ),
+            Self::InflateRatioTooHigh {
+                inflated,
+                compressed,
+                limit,
+            } => write!(
+                f,
+                "compressed body inflates over max_inflate_ratio: {inflated} bytes from {compressed} compressed ({}x, over the limit of {limit}x)",
+                inflated / (*compressed).max(1)
+            ),
         }
     }
 }

@@ -43,7 +43,7 @@ pub fn split_frame<M: FramedMessage>(
 /// use slsk_proto::peer_init::{PeerInitMessage, PeerPierceFirewall};
 /// use slsk_proto::peer::PeerMessage;
 ///
-/// let mut bytes = PeerInitMessage::from(PeerPierceFirewall { ticket: 7 }).to_frame();
+/// let mut bytes = PeerInitMessage::from(PeerPierceFirewall { ticket: 7 }).to_frame().unwrap();
 /// bytes.extend_from_slice(&[4, 0, 0, 0, 4, 0]); // half of a PeerSharesRequest
 ///
 /// let mut reader = FrameReader::<PeerInitMessage>::new(Limits::DEFAULT);
@@ -143,7 +143,9 @@ mod tests {
 
     #[test]
     fn frames_arrive_byte_by_byte() {
-        let one = PeerMessage::from(PeerSharesRequest { ticket: Some(9) }).to_frame();
+        let one = PeerMessage::from(PeerSharesRequest { ticket: Some(9) })
+            .to_frame()
+            .unwrap();
         let stream: Vec<u8> = one.iter().chain(&one).copied().collect();
         let mut reader = FrameReader::<PeerMessage>::new(Limits::DEFAULT);
         let mut got = Vec::new();
@@ -192,7 +194,9 @@ mod tests {
 
     #[test]
     fn a_bad_payload_skips_to_the_next_frame() {
-        let good = PeerMessage::from(PeerSharesRequest { ticket: None }).to_frame();
+        let good = PeerMessage::from(PeerSharesRequest { ticket: None })
+            .to_frame()
+            .unwrap();
         let mut reader = FrameReader::<PeerMessage>::new(Limits::DEFAULT);
         // Code 5 (PeerSharesReply) with a body that is not zlib.
         reader.push(&[6, 0, 0, 0, 5, 0, 0, 0, 1, 2]);

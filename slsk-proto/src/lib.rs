@@ -11,8 +11,9 @@
 //!     md5_hash: Some(slsk_proto::login_hash("JohnGalt", "secret")),
 //!     minor_version: Some(1),
 //! };
-//! let frame = ServerRequest::from(login.clone()).to_frame();
-//! assert_eq!(ServerRequest::decode_frame(&frame).unwrap(), ServerRequest::Login(login));
+//! let frame = ServerRequest::from(login.clone()).to_frame()?;
+//! assert_eq!(ServerRequest::decode_frame(&frame)?, ServerRequest::Login(login));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Each connection kind has an enum of its messages ([`server::ServerRequest`],
@@ -21,10 +22,12 @@
 //! [`FramedMessage`]; codes the schema does not define decode to `Unknown`.
 //! Decoding never panics and never trusts a count or a length before the bytes
 //! behind it are there; failures are [`DecodeError`]s that name the message,
-//! the field and the byte offset.
+//! the field and the byte offset. Encoding fails only for what the wire
+//! cannot carry (an [`EncodeError`]), leaving the output as it was.
 
 pub mod compress;
 mod embedded;
+mod encode_error;
 mod error;
 mod frame;
 mod limits;
@@ -34,13 +37,14 @@ pub mod obfuscation;
 pub mod stream;
 pub mod wire;
 
+pub use encode_error::EncodeError;
 pub use error::{DecodeError, DecodeErrorKind};
 pub use frame::{FrameReader, split_frame};
 pub use limits::{ConnectionKind, FrameLimits, Limits};
 pub use login::{login_hash, password_hash};
 #[cfg(feature = "arbitrary")]
 pub use message::ArbitraryMessage;
-pub use message::{CodeWidth, FramedMessage, Message, MessageInfo, frame_len};
+pub use message::{CodeWidth, FrameBuffer, FramedMessage, Message, MessageInfo, frame_len};
 pub use wire::{U32OrU64, Wire};
 
 /// Value tables: enums that keep values they do not list.

@@ -1,6 +1,6 @@
 //! Decoding a compressed body a piece at a time, in bounded memory.
 //!
-//! [`Message::decode_payload`](crate::Message::decode_payload) inflates the
+//! [`Message::decode_payload`] inflates the
 //! whole body, then builds the whole message: for a share list of a million
 //! files that is the inflated body plus every decoded file at once.
 //! [`BodyStream`] instead inflates into a small window and decodes one value
@@ -30,7 +30,7 @@ const INITIAL_WINDOW: usize = 64 << 10;
 ///
 /// let reply = PeerSharesReply { directories: vec![], unknown: 0, locked_directories: None };
 /// let mut payload = Vec::new();
-/// reply.encode_payload(&mut payload);
+/// reply.encode_payload(&mut payload).unwrap();
 ///
 /// let mut body = BodyStream::new(&payload, &Limits::DEFAULT);
 /// let count = body.each("directories", DirectoryData::decode, |_dir| {}).unwrap();
@@ -293,9 +293,9 @@ mod tests {
     fn streaming_matches_whole_decode_in_a_small_window() {
         let reply = shares(2000, 10);
         let mut payload = Vec::new();
-        reply.encode_payload(&mut payload);
+        reply.encode_payload(&mut payload).unwrap();
         let mut body = Vec::new();
-        reply.encode_body(&mut body);
+        reply.encode_body(&mut body).unwrap();
         assert!(body.len() > 1 << 20, "{}", body.len());
 
         assert_eq!(streamed(&payload, &Limits::DEFAULT).unwrap(), reply);
@@ -316,7 +316,7 @@ mod tests {
     fn a_directory_larger_than_the_window_grows_it() {
         let reply = shares(3, 5000);
         let mut payload = Vec::new();
-        reply.encode_payload(&mut payload);
+        reply.encode_payload(&mut payload).unwrap();
         assert_eq!(streamed(&payload, &Limits::DEFAULT).unwrap(), reply);
     }
 
@@ -324,7 +324,7 @@ mod tests {
     fn errors_are_the_whole_decoders_errors() {
         let reply = shares(50, 3);
         let mut body = Vec::new();
-        reply.encode_body(&mut body);
+        reply.encode_body(&mut body).unwrap();
         for cut in [0, 3, 4, 100, body.len() / 2, body.len() - 1] {
             let mut payload = Vec::new();
             crate::compress::deflate_into(&body[..cut], &mut payload);

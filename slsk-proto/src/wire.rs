@@ -10,11 +10,12 @@ pub use std::net::Ipv4Addr;
 
 pub use bytes::BufMut;
 
+pub use crate::encode_error::EncodeError;
 pub use crate::error::{DecodeError, DecodeErrorKind};
 pub use crate::limits::{ConnectionKind, Limits};
 #[cfg(feature = "arbitrary")]
 pub use crate::message::ArbitraryMessage;
-pub use crate::message::{CodeWidth, FramedMessage, Message, MessageInfo};
+pub use crate::message::{CodeWidth, FrameBuffer, FramedMessage, Message, MessageInfo};
 
 /// A type with a fixed place in the schema: a structure or a file value.
 pub trait Wire: Sized {
@@ -23,7 +24,9 @@ pub trait Wire: Sized {
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
 
-    fn encode<B: BufMut>(&self, w: &mut B);
+    /// Writes the value; fails only for a string, byte field or array longer
+    /// than its `u32` length field can say.
+    fn encode<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError>;
 
     /// Decodes a value that must take exactly `bytes`.
     fn decode_exact(bytes: &[u8]) -> Result<Self, DecodeError> {
@@ -33,10 +36,10 @@ pub trait Wire: Sized {
         Ok(value)
     }
 
-    fn to_bytes(&self) -> Vec<u8> {
+    fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        self.encode(&mut out);
-        out
+        self.encode(&mut out)?;
+        Ok(out)
     }
 }
 
@@ -242,6 +245,23 @@ impl<'a> Reader<'a> {
         self.array_of(field)
     }
 
+    /// `N` zero bytes that some senders leave out: true (and skipped) when
+    /// more than `N` bytes remain and the next `N` are all zero, else false
+    /// (and nothing is read). Never fails.
+    #[inline]
+    pub fn zero_padding<const N: usize>(
+        &mut self,
+        _field: &'static str,
+    ) -> Result<bool, DecodeError> {
+        let rest = &self.data[self.pos..];
+        if rest.len() > N && rest[..N].iter().all(|&b| b == 0) {
+            self.pos += N;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
     /// Every byte left.
     #[inline]
     pub fn rest(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
@@ -359,35 +379,60 @@ pub fn put_bool<B: BufMut>(w: &mut B, value: bool) {
     w.put_u8(u8::from(value));
 }
 
-/// Writes a length-prefixed UTF-8 string.
-///
-/// # Panics
-/// If the string is longer than `u32::MAX` bytes, which no frame can carry.
-pub fn put_string<B: BufMut>(w: &mut B, value: &str) {
-    put_bytes(w, value.as_bytes());
+/// Writes a `u32` length or count, or fails when `len` does not fit one.
+#[inline]
+fn put_len<B: BufMut>(w: &mut B, field: &'static str, len: usize) -> Result<(), EncodeError> {
+    match u32::try_from(len) {
+        Ok(len) => {
+            w.put_u32_le(len);
+            Ok(())
+        }
+        Err(_) => Err(EncodeError::field_too_long(field, len)),
+    }
 }
 
-/// Writes length-prefixed bytes.
-///
-/// # Panics
-/// If there are more than `u32::MAX` bytes, which no frame can carry.
-pub fn put_bytes<B: BufMut>(w: &mut B, value: &[u8]) {
-    w.put_u32_le(u32::try_from(value.len()).expect("a field longer than 4 GiB cannot be framed"));
+/// Writes a length-prefixed UTF-8 string; fails (writing nothing) if it is
+/// longer than `u32::MAX` bytes, which no frame can carry.
+#[inline]
+pub fn put_string<B: BufMut>(
+    w: &mut B,
+    field: &'static str,
+    value: &str,
+) -> Result<(), EncodeError> {
+    put_bytes(w, field, value.as_bytes())
+}
+
+/// Writes length-prefixed bytes; fails (writing nothing) if there are more
+/// than `u32::MAX`.
+#[inline]
+pub fn put_bytes<B: BufMut>(
+    w: &mut B,
+    field: &'static str,
+    value: &[u8],
+) -> Result<(), EncodeError> {
+    put_len(w, field, value.len())?;
     w.put_slice(value);
+    Ok(())
 }
 
 pub fn put_ip<B: BufMut>(w: &mut B, value: Ipv4Addr) {
     w.put_u32_le(u32::from(value));
 }
 
-/// Writes a `u32` count, then each element.
-pub fn put_array<B: BufMut, T>(w: &mut B, items: &[T], mut element: impl FnMut(&mut B, &T)) {
-    w.put_u32_le(
-        u32::try_from(items.len()).expect("an array longer than u32::MAX cannot be framed"),
-    );
+/// Writes a `u32` count, then each element; fails if there are more than
+/// `u32::MAX` elements (writing nothing) or an element fails.
+#[inline]
+pub fn put_array<B: BufMut, T>(
+    w: &mut B,
+    field: &'static str,
+    items: &[T],
+    mut element: impl FnMut(&mut B, &T) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    put_len(w, field, items.len())?;
     for item in items {
-        element(w, item);
+        element(w, item)?;
     }
+    Ok(())
 }
 
 /// How a table value may be written in serde formats: its schema name, or
@@ -398,6 +443,27 @@ pub fn put_array<B: BufMut, T>(w: &mut B, items: &[T], mut element: impl FnMut(&
 pub enum TableValue {
     Name(String),
     Raw(u64),
+}
+
+/// How a value of a string table may be written in serde formats: a schema
+/// name or a raw wire value that is not one, or tagged as
+/// `{"Unknown": raw}` (which is how unknown values are written, since a raw
+/// value may spell a listed value's name).
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum StringTableValue {
+    Text(String),
+    Tagged(UnknownStringValue),
+}
+
+/// `{"Unknown": raw}`: a string table's raw value, never read as a name.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownStringValue {
+    #[serde(rename = "Unknown")]
+    pub raw: String,
 }
 
 #[cfg(feature = "arbitrary")]

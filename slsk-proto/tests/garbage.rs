@@ -25,7 +25,8 @@ fn check<K: FramedMessage + PartialEq + std::fmt::Debug>(
     let code = codes[pick % codes.len()];
     let bytes = frame(code, K::CODE_WIDTH.bytes(), payload);
     if let Ok(message) = K::decode_frame(&bytes) {
-        let again = K::decode_frame(&message.to_frame()).expect("re-encoded frame decodes");
+        let again =
+            K::decode_frame(&message.to_frame().unwrap()).expect("re-encoded frame decodes");
         assert_eq!(again, message);
     }
 }

@@ -65,7 +65,7 @@ fn login_example_from_seed_004() {
         ServerRequest::decode_frame(&frame).unwrap(),
         ServerRequest::Login(expected.clone())
     );
-    assert_eq!(ServerRequest::Login(expected).to_frame(), frame);
+    assert_eq!(ServerRequest::Login(expected).to_frame().unwrap(), frame);
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn login_reply_success_and_failure() {
             detail: None,
         })
     );
-    assert_eq!(decoded.to_frame(), frame);
+    assert_eq!(decoded.to_frame().unwrap(), frame);
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn get_peer_address_with_and_without_obfuscation() {
             obfuscated_port: None,
         })
     );
-    assert_eq!(decoded.to_frame(), plain);
+    assert_eq!(decoded.to_frame().unwrap(), plain);
 
     // u32 obfuscation type, then a u16 port (the asymmetry is real).
     let obfuscated = Bytes::default()
@@ -147,7 +147,10 @@ fn get_peer_address_with_and_without_obfuscation() {
     };
     assert_eq!(reply.obfuscation_type, Some(ObfuscationType::Rotated));
     assert_eq!(reply.obfuscated_port, Some(2235));
-    assert_eq!(ServerResponse::GetPeerAddress(reply).to_frame(), obfuscated);
+    assert_eq!(
+        ServerResponse::GetPeerAddress(reply).to_frame().unwrap(),
+        obfuscated
+    );
 }
 
 #[test]
@@ -174,7 +177,7 @@ fn peer_init_accepts_a_u64_ticket() {
                 ticket,
             })
         );
-        assert_eq!(decoded.to_frame(), frame);
+        assert_eq!(decoded.to_frame().unwrap(), frame);
     }
 }
 
@@ -206,7 +209,9 @@ fn server_search_request_embeds_a_distributed_message() {
         })
     );
     assert_eq!(
-        ServerResponse::ServerSearchRequest(message).to_frame(),
+        ServerResponse::ServerSearchRequest(message)
+            .to_frame()
+            .unwrap(),
         frame
     );
 }
@@ -226,13 +231,15 @@ fn distributed_93_carries_the_rest_of_the_server_code() {
     else {
         panic!("wrong message");
     };
-    assert_eq!(message.code_padding, [0, 0, 0]);
+    assert!(message.padded);
     assert!(matches!(
         message.embedded().unwrap(),
         DistributedMessage::DistributedSearchRequest(DistributedSearchRequest { ticket: 1234, .. })
     ));
     assert_eq!(
-        DistributedMessage::DistributedServerSearchRequest(message).to_frame(),
+        DistributedMessage::DistributedServerSearchRequest(message)
+            .to_frame()
+            .unwrap(),
         frame
     );
 }
@@ -331,7 +338,7 @@ fn unknown_codes_are_kept() {
             payload: b"whatever".to_vec()
         }
     );
-    assert_eq!(decoded.to_frame(), frame);
+    assert_eq!(decoded.to_frame().unwrap(), frame);
 }
 
 #[test]
@@ -371,4 +378,137 @@ fn table_values_in_json_by_name_or_wire_value() {
         serde_json::to_string(&ConnectionType::File).unwrap(),
         "\"File\""
     );
+}
+
+#[test]
+fn queued_downloads_both_directions() {
+    use slsk_proto::server::{QueuedDownloadsRequest, QueuedDownloadsResponse};
+    // Seed 004: "integer 40, string username, integer slotsfull".
+    let frame = Bytes::default().u32(40).string("bob").u32(1).frame();
+    let expected = QueuedDownloadsResponse {
+        username: "bob".into(),
+        slots_full: 1,
+    };
+    assert_eq!(
+        ServerResponse::decode_frame(&frame).unwrap(),
+        ServerResponse::QueuedDownloads(expected.clone())
+    );
+    assert_eq!(
+        ServerResponse::QueuedDownloads(expected)
+            .to_frame()
+            .unwrap(),
+        frame
+    );
+    let frame = Bytes::default().u32(40).u32(0).frame();
+    assert_eq!(
+        ServerRequest::decode_frame(&frame).unwrap(),
+        ServerRequest::QueuedDownloads(QueuedDownloadsRequest { slots_full: 0 })
+    );
+}
+
+#[test]
+fn peer_placehold_upload() {
+    use slsk_proto::peer::PeerPlaceholdUpload;
+    let frame = Bytes::default().u32(42).string("a\\b.mp3").frame();
+    let expected = PeerMessage::PeerPlaceholdUpload(PeerPlaceholdUpload {
+        filename: "a\\b.mp3".into(),
+    });
+    assert_eq!(PeerMessage::decode_frame(&frame).unwrap(), expected);
+    assert_eq!(expected.to_frame().unwrap(), frame);
+}
+
+#[test]
+fn server_confirms_new_password_and_privileges_notification() {
+    use slsk_proto::server::{NewPasswordResponse, PrivilegesNotificationAckResponse};
+    // Server-behaviour 3.12: the server echoes the new password.
+    let frame = Bytes::default().u32(142).string("hunter2").frame();
+    let expected = ServerResponse::NewPassword(NewPasswordResponse {
+        password: "hunter2".into(),
+    });
+    assert_eq!(ServerResponse::decode_frame(&frame).unwrap(), expected);
+    assert_eq!(expected.to_frame().unwrap(), frame);
+    // Server-behaviour 3.10: PrivilegesNotification is acknowledged with its id.
+    let frame = Bytes::default().u32(125).u32(77).frame();
+    let expected = ServerResponse::PrivilegesNotificationAck(PrivilegesNotificationAckResponse {
+        notification_id: 77,
+    });
+    assert_eq!(ServerResponse::decode_frame(&frame).unwrap(), expected);
+    assert_eq!(expected.to_frame().unwrap(), frame);
+}
+
+#[test]
+fn distributed_93_without_the_padding() {
+    use slsk_proto::distributed::DistributedServerSearchRequest;
+    let embedded = search_request_payload().0;
+    // u8 code 0x5D, then directly the embedded code and layout.
+    let frame = Bytes::default().u8(0x5D).u8(3).raw(&embedded).frame();
+    let expected = DistributedServerSearchRequest {
+        padded: false,
+        distributed_code: 3,
+        payload: embedded.clone(),
+    };
+    assert_eq!(
+        DistributedMessage::decode_frame(&frame).unwrap(),
+        DistributedMessage::DistributedServerSearchRequest(expected.clone())
+    );
+    assert!(matches!(
+        expected.embedded().unwrap(),
+        DistributedMessage::DistributedSearchRequest(DistributedSearchRequest { ticket: 1234, .. })
+    ));
+    assert_eq!(
+        DistributedMessage::DistributedServerSearchRequest(expected.clone())
+            .to_frame()
+            .unwrap(),
+        frame
+    );
+
+    // The same message padded: three more bytes, the same embedded message.
+    let padded = DistributedServerSearchRequest {
+        padded: true,
+        ..expected
+    };
+    let padded_frame = DistributedMessage::DistributedServerSearchRequest(padded.clone())
+        .to_frame()
+        .unwrap();
+    assert_eq!(&padded_frame[5..9], &[0, 0, 0, 3]);
+    assert_eq!(padded_frame.len(), frame.len() + 3);
+    assert_eq!(padded.embedded(), expected_embedded());
+}
+
+fn expected_embedded() -> Result<DistributedMessage, slsk_proto::DecodeError> {
+    Ok(DistributedMessage::DistributedSearchRequest(
+        DistributedSearchRequest {
+            unknown: 49,
+            username: "carol".into(),
+            ticket: 1234,
+            query: "ambient flac".into(),
+        },
+    ))
+}
+
+#[test]
+fn distributed_93_padding_needs_four_bytes_and_three_zeros() {
+    use slsk_proto::distributed::DistributedServerSearchRequest;
+    let decode = |payload: &[u8]| {
+        let frame = Bytes::default().u8(0x5D).raw(payload).frame();
+        match DistributedMessage::decode_frame(&frame).unwrap() {
+            DistributedMessage::DistributedServerSearchRequest(m) => m,
+            other => panic!("{other:?}"),
+        }
+    };
+    let message = |padded, distributed_code, payload: &[u8]| DistributedServerSearchRequest {
+        padded,
+        distributed_code,
+        payload: payload.to_vec(),
+    };
+    // Three zeros and a code: padded, an empty embedded payload.
+    assert_eq!(decode(&[0, 0, 0, 4]), message(true, 4, &[]));
+    // Only three bytes: no room for padding and a code, so bare.
+    assert_eq!(decode(&[0, 0, 0]), message(false, 0, &[0, 0]));
+    // A non-zero byte among the first three: bare.
+    assert_eq!(decode(&[0, 0, 1, 4]), message(false, 0, &[0, 1, 4]));
+    assert_eq!(decode(&[3, 0, 0, 0]), message(false, 3, &[0, 0, 0]));
+    // An empty payload cannot hold the embedded code.
+    let frame = Bytes::default().u8(0x5D).frame();
+    assert!(DistributedMessage::decode_frame(&frame).is_err());
 }

@@ -36,7 +36,7 @@ fn share_list(directories: usize, files: usize) -> PeerSharesReply {
 
 fn payload(reply: &PeerSharesReply) -> Vec<u8> {
     let mut out = Vec::new();
-    reply.encode_payload(&mut out);
+    reply.encode_payload(&mut out).unwrap();
     out
 }
 
@@ -48,12 +48,14 @@ fn frame_size_is_limited_per_connection_kind() {
         connection_type: ConnectionType::Peer,
         ticket: 0u32.into(),
     })
-    .to_frame();
+    .to_frame()
+    .unwrap();
     let chat = PeerMessage::Unknown {
         code: 999,
         payload: vec![0; 70 << 10],
     }
-    .to_frame();
+    .to_frame()
+    .unwrap();
     assert!(PeerMessage::decode_frame(&chat).is_ok());
     let e = PeerInitMessage::decode_frame(&init).unwrap_err();
     assert_eq!(
@@ -85,7 +87,8 @@ fn frame_size_is_limited_per_connection_kind() {
         username: "someone".into(),
         message: "x".repeat(100),
     })
-    .to_frame();
+    .to_frame()
+    .unwrap();
     assert!(ServerResponse::decode_frame(&say).is_ok());
     assert!(matches!(
         ServerResponse::decode_frame_with(&say, &lowered)
@@ -103,7 +106,7 @@ fn frame_size_is_limited_per_connection_kind() {
 fn inflated_size_is_limited() {
     let reply = share_list(100, 20);
     let mut body = Vec::new();
-    reply.encode_body(&mut body);
+    reply.encode_body(&mut body).unwrap();
     let payload = payload(&reply);
     let small = Limits {
         max_inflated_size: body.len() - 1,
@@ -113,6 +116,7 @@ fn inflated_size_is_limited() {
     assert_eq!(
         e.kind(),
         &DecodeErrorKind::InflatedTooLarge {
+            inflated: body.len(),
             limit: body.len() - 1
         }
     );
@@ -138,7 +142,7 @@ fn inflate_ratio_is_limited() {
     reply.directories[0].files = vec![file; 200_000];
     let payload = payload(&reply);
     let mut body = Vec::new();
-    reply.encode_body(&mut body);
+    reply.encode_body(&mut body).unwrap();
     assert!(
         body.len() / payload.len() > 100,
         "{}",
@@ -151,7 +155,10 @@ fn inflate_ratio_is_limited() {
     };
     let e = PeerSharesReply::decode_payload(&payload, &strict).unwrap_err();
     assert!(
-        matches!(e.kind(), DecodeErrorKind::InflatedTooLarge { .. }),
+        matches!(
+            e.kind(),
+            DecodeErrorKind::InflateRatioTooHigh { limit: 100, .. }
+        ),
         "{e}"
     );
     assert!(PeerSharesReply::decode_streaming(&payload, &strict, |_, _| {}).is_err());
@@ -228,4 +235,73 @@ fn array_depth_is_limited() {
     })
     .unwrap();
     assert_eq!(visited, 2);
+}
+
+/// Deflated as a thorough zlib does (level 9): the best ratio real peers
+/// send, higher than `deflate_into`'s level 6.
+fn deflate_best(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(body).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// One directory of `count` copies of one file: the most repetitive share
+/// list real data makes.
+fn identical_files(count: usize) -> PeerSharesReply {
+    let mut reply = share_list(1, 1);
+    let file = reply.directories[0].files[0].clone();
+    reply.directories[0].files = vec![file; count];
+    reply
+}
+
+#[test]
+fn a_repetitive_share_list_passes_the_default_ratio() {
+    // 30,000 identical files; 1,000,000 reach 412:1 (docs/performance.md).
+    let reply = identical_files(30_000);
+    let mut body = Vec::new();
+    reply.encode_body(&mut body).unwrap();
+    let payload = deflate_best(&body);
+    let ratio = body.len() / payload.len();
+    // Far over the old default of 200, under the default of 800.
+    assert!((300..800).contains(&ratio), "{ratio}:1");
+    assert_eq!(
+        PeerSharesReply::decode_payload(&payload, &Limits::DEFAULT).unwrap(),
+        reply
+    );
+    let mut files = 0;
+    PeerSharesReply::decode_streaming(&payload, &Limits::DEFAULT, |section, dir| {
+        assert_eq!(section, ShareSection::Public);
+        files += dir.files.len();
+    })
+    .unwrap();
+    assert_eq!(files, 30_000);
+}
+
+#[test]
+fn a_bomb_in_a_share_list_is_refused_early_by_ratio() {
+    // 16 MiB of zeros after a valid start: 1028:1, far over the default.
+    let mut body = vec![0u8; 16 << 20];
+    body[..4].copy_from_slice(&1u32.to_le_bytes());
+    let payload = deflate_best(&body);
+    let e = PeerSharesReply::decode_payload(&payload, &Limits::DEFAULT).unwrap_err();
+    let DecodeErrorKind::InflateRatioTooHigh {
+        inflated,
+        compressed,
+        limit,
+    } = *e.kind()
+    else {
+        panic!("{e}");
+    };
+    assert_eq!(limit, 800);
+    // Stopped at the first check past the 1 MiB floor, having read under a
+    // tenth of the input.
+    assert!(inflated <= Limits::RATIO_FLOOR + (64 << 10), "{inflated}");
+    assert!(compressed * 10 < payload.len(), "{compressed}");
+    let text = e.to_string();
+    assert!(
+        text.contains("max_inflate_ratio") && text.contains("over the limit of 800x"),
+        "{text}"
+    );
+    assert!(PeerSharesReply::decode_streaming(&payload, &Limits::DEFAULT, |_, _| {}).is_err());
 }

@@ -12,7 +12,7 @@ use slsk_proto::distributed::DistributedMessage;
 use slsk_proto::peer::PeerMessage;
 use slsk_proto::peer_init::PeerInitMessage;
 use slsk_proto::server::{ServerRequest, ServerResponse};
-use slsk_proto::{ArbitraryMessage, FramedMessage};
+use slsk_proto::{ArbitraryMessage, FramedMessage, Limits};
 
 const CASES_PER_MESSAGE: u32 = 48;
 
@@ -30,12 +30,17 @@ fn round_trip_all<K: ArbitraryMessage + PartialEq + std::fmt::Debug>() -> usize 
                 let Ok(message) = K::arbitrary_with_code(code, &mut u) else {
                     return Ok(());
                 };
-                let frame = message.to_frame();
+                let frame = message.to_frame().unwrap();
                 let decoded = K::decode_frame(&frame).map_err(|e| {
                     TestCaseError::fail(format!("{message:?} does not decode: {e}"))
                 })?;
                 prop_assert_eq!(&decoded, &message);
-                prop_assert_eq!(decoded.to_frame(), frame);
+                prop_assert_eq!(&decoded.to_frame().unwrap(), &frame);
+                // Lenient decoding of an exact frame agrees and ignores nothing.
+                let lenient = K::decode_frame_lenient(&frame, &Limits::DEFAULT).map_err(|e| {
+                    TestCaseError::fail(format!("{message:?} does not decode leniently: {e}"))
+                })?;
+                prop_assert_eq!(lenient, (message, 0));
                 Ok(())
             })
             .unwrap_or_else(|e| panic!("{} code {code}: {e}", K::LABEL));
@@ -88,7 +93,7 @@ fn truncated_frames_fail_cleanly() {
                     return Ok(());
                 };
                 let message: PeerMessage = message;
-                let frame = message.to_frame();
+                let frame = message.to_frame().unwrap();
                 let cut = cut.index(frame.len());
                 // A shorter frame with a corrected length field.
                 let mut short = frame[..cut.max(8)].to_vec();

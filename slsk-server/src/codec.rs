@@ -77,7 +77,7 @@ mod tests {
         let mut codec = RequestCodec::new(8192);
         // Login (code 1) with a username length running past the frame.
         let mut buf = BytesMut::from(&[8u8, 0, 0, 0, 1, 0, 0, 0, 0xff, 0, 0, 0][..]);
-        buf.extend_from_slice(&ServerRequest::from(PingRequest).to_frame());
+        buf.extend_from_slice(&ServerRequest::from(PingRequest).to_frame().unwrap());
         assert!(matches!(codec.decode(&mut buf), Ok(Some(Err(_)))));
         assert!(matches!(
             codec.decode(&mut buf),

@@ -262,9 +262,13 @@ async fn central(
                     let Some(queue) = queues.get(&conn) else {
                         continue;
                     };
-                    if let Err(PushError::Overflow) =
-                        queue.push(|bytes| message.encode_frame(bytes))
-                    {
+                    let mut encoded = Ok(());
+                    let pushed = queue.push(|bytes| encoded = message.encode_frame(bytes));
+                    if let Err(error) = encoded {
+                        // Only a message built wrongly by the state can fail.
+                        tracing::error!(conn, %error, "message not sent");
+                    }
+                    if let Err(PushError::Overflow) = pushed {
                         tracing::warn!(conn, "client is not reading: disconnected");
                     }
                 }

@@ -79,4 +79,3 @@ pub mod store;
 pub use codec::RequestCodec;
 pub use config::{Database, PasswordCost, ServerConfig};
 pub use driver::Server;
-pub use state::password_changed_reply;

@@ -197,13 +197,13 @@ fn memcpy(src: &[u8], dst: &mut [u8]) {
 
 fn payload_of<M: Message>(m: &M) -> Vec<u8> {
     let mut out = Vec::new();
-    m.encode_payload(&mut out);
+    m.encode_payload(&mut out).unwrap();
     out
 }
 
 fn body_of<M: Message>(m: &M) -> Vec<u8> {
     let mut out = Vec::new();
-    m.encode_body(&mut out);
+    m.encode_body(&mut out).unwrap();
     out
 }
 
@@ -331,7 +331,7 @@ fn search_reply(c: &mut Criterion) {
     let body = body_of(&reply);
     let payload = payload_of(&reply);
     let message = PeerMessage::from(reply);
-    let frame = message.to_frame();
+    let frame = message.to_frame().unwrap();
     let mut copy = vec![0u8; body.len()];
 
     let bytes = Throughput::Bytes(body.len() as u64);
@@ -339,7 +339,7 @@ fn search_reply(c: &mut Criterion) {
     let mut decode = || PeerMessage::decode_frame(black_box(&frame)).unwrap();
     let mut parse = || parse_body::<PeerSearchReply>(black_box(&body));
     let mut deflate = || deflate_only(black_box(&body));
-    let mut encode = || black_box(&message).to_frame();
+    let mut encode = || black_box(&message).to_frame().unwrap();
     let mut copy_body = || memcpy(&body, &mut copy);
     let mut g = Group::new(c, "search_reply_500", bytes.clone());
     g.bench("inflate_only", &mut inflate);
@@ -386,12 +386,12 @@ fn search_reply(c: &mut Criterion) {
 
 fn join_room(c: &mut Criterion) {
     let message = ServerResponse::from(data::join_room(1000));
-    let frame = message.to_frame();
+    let frame = message.to_frame().unwrap();
     let mut copy = vec![0u8; frame.len()];
 
     let bytes = Throughput::Bytes(frame.len() as u64);
     let mut decode = || ServerResponse::decode_frame(black_box(&frame)).unwrap();
-    let mut encode = || black_box(&message).to_frame();
+    let mut encode = || black_box(&message).to_frame().unwrap();
     let mut copy_frame = || memcpy(&frame, &mut copy);
     let mut g = Group::new(c, "join_room_1000", bytes.clone());
     g.bench("decode_frame", &mut decode);
@@ -428,7 +428,7 @@ fn distributed_stream(c: &mut Criterion) {
     let messages: Vec<DistributedMessage> = data::search_requests(COUNT).collect();
     let mut stream = Vec::new();
     for m in &messages {
-        m.encode_frame(&mut stream);
+        m.encode_frame(&mut stream).unwrap();
     }
     println!(
         "distributed stream: {COUNT} search requests, {} bytes",
@@ -451,7 +451,7 @@ fn distributed_stream(c: &mut Criterion) {
     let mut encode = || {
         out.clear();
         for m in black_box(&messages) {
-            m.encode_frame(&mut out);
+            m.encode_frame(&mut out).unwrap();
         }
         black_box(&out);
     };

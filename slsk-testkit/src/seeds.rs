@@ -28,7 +28,10 @@ fn messages<K: ArbitraryMessage>(rng: &mut Rng) -> Vec<K> {
 }
 
 fn frames<K: ArbitraryMessage>(rng: &mut Rng) -> Vec<Vec<u8>> {
-    messages::<K>(rng).iter().map(K::to_frame).collect()
+    messages::<K>(rng)
+        .iter()
+        .map(|m| m.to_frame().unwrap())
+        .collect()
 }
 
 /// The seed inputs of the fuzz target `target`.
@@ -40,13 +43,17 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "peer_init" => frames::<PeerInitMessage>(&mut rng),
         "peer" => {
             let mut out = frames::<PeerMessage>(&mut rng);
-            out.push(PeerMessage::from(data::share_list(3, 4)).to_frame());
-            out.push(PeerMessage::from(data::search_reply(5)).to_frame());
+            out.push(
+                PeerMessage::from(data::share_list(3, 4))
+                    .to_frame()
+                    .unwrap(),
+            );
+            out.push(PeerMessage::from(data::search_reply(5)).to_frame().unwrap());
             out
         }
         "distributed" => {
             let mut out = frames::<DistributedMessage>(&mut rng);
-            out.extend(data::search_requests(4).map(|m| m.to_frame()));
+            out.extend(data::search_requests(4).map(|m| m.to_frame().unwrap()));
             out
         }
         "file_values" => vec![vec![1, 0, 0, 0], vec![0, 0, 1, 0, 0, 0, 0, 0]],
@@ -70,7 +77,7 @@ fn compressed(rng: &mut Rng) -> Vec<Vec<u8>> {
         let Some(index) = compressed.iter().position(|&c| c == message.code()) else {
             return;
         };
-        let frame = message.to_frame();
+        let frame = message.to_frame().unwrap();
         let payload = &frame[8..];
         let mut seed = vec![index as u8];
         seed.extend_from_slice(payload);

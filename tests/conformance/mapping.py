@@ -24,10 +24,13 @@ TABLES = {}
 
 
 def wire(table, value):
-    """Our JSON for a table value (a variant name, or the raw value when the
-    table does not list it) as the value that travels."""
+    """Our JSON for a table value (a variant name; the raw value when a
+    number table does not list it; ``{"Unknown": raw}`` when a string table
+    does not) as the value that travels."""
     if value is None:
         return None
+    if isinstance(value, dict) and set(value) == {"Unknown"}:
+        return value["Unknown"]
     if isinstance(value, str) and value in TABLES[table]:
         return TABLES[table][value]
     return value
@@ -394,13 +397,14 @@ DIVERGENCES = {
     },
     "embedded-not-a-search": {
         "messages": [(SP, 93), (D, 93)],
-        "when": lambda m: _embedded_is_not_a_search(m) or m.get("code_padding", [0, 0, 0]) != [0, 0, 0],
+        "when": lambda m: _embedded_is_not_a_search(m) or not m.get("padded", True),
         "breaks": BOTH,
         "reason": "aioslsk gives ServerSearchRequest (server and distributed code 93) the fixed "
                   "layout of an embedded DistributedSearchRequest; ERRATA: it is an embedded "
-                  "distributed message of any code, which the schema keeps as a raw payload. "
-                  "Only embedded search requests (with ``00 00 00`` code padding on a "
-                  "distributed connection) are readable by aioslsk.",
+                  "distributed message of any code, which the schema keeps as a raw payload, "
+                  "and on a distributed connection the ``00 00 00`` padding before it may be "
+                  "absent. Only embedded search requests (with the padding on a distributed "
+                  "connection) are readable by aioslsk.",
     },
 }
 

@@ -93,8 +93,11 @@ fn framing_examples_are_what_slsk_proto_sends() {
     let server = ServerRequest::from(GetUserStatusRequest {
         username: "bob".into(),
     })
-    .to_frame();
-    let peer_init = PeerInitMessage::from(PeerPierceFirewall { ticket: 1 }).to_frame();
+    .to_frame()
+    .unwrap();
+    let peer_init = PeerInitMessage::from(PeerPierceFirewall { ticket: 1 })
+        .to_frame()
+        .unwrap();
     for frame in [server, peer_init] {
         let shown = format!("``{}``", hex(&frame));
         assert!(

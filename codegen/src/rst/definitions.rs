@@ -105,7 +105,7 @@ fn values_table(table: &Table) -> Vec<String> {
 /// The size in bytes of every value of `ty`, when it does not vary.
 pub fn fixed_size(schema: &Schema, ty: &Type) -> Option<usize> {
     match ty {
-        Type::String | Type::Bytes | Type::Rest | Type::U32OrU64 => None,
+        Type::String | Type::Bytes | Type::Rest | Type::U32OrU64 | Type::ZeroPadding(_) => None,
         Type::Array(_) | Type::Parallel(_) => None,
         Type::Table(name) => schema
             .table(name)

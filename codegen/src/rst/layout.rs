@@ -128,7 +128,7 @@ pub fn type_name(schema: &Schema, ty: &Type) -> String {
         Type::Bytes | Type::Ip | Type::FileSize | Type::U32OrU64 | Type::Rest => {
             format!(":ref:`{ty} <{}>`", type_label(ty))
         }
-        Type::Raw(_) => format!(":ref:`{ty} <{}>`", type_label(ty)),
+        Type::Raw(_) | Type::ZeroPadding(_) => format!(":ref:`{ty} <{}>`", type_label(ty)),
         Type::Struct(name) => format!(":ref:`{name}`"),
         Type::Table(name) => match schema.table(name) {
             Some(table) => format!(":ref:`{name}` (**{}**)", table.repr.name()),
@@ -143,6 +143,7 @@ pub fn type_name(schema: &Schema, ty: &Type) -> String {
 pub fn type_label(ty: &Type) -> String {
     match ty {
         Type::Raw(_) => "type-raw".to_string(),
+        Type::ZeroPadding(_) => "type-zero-padding".to_string(),
         Type::Array(_) => "type-array".to_string(),
         Type::Struct(_) | Type::Table(_) => "type-named".to_string(),
         Type::Parallel(_) => "type-parallel".to_string(),

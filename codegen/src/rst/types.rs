@@ -69,6 +69,11 @@ fn type_rows(schema: &Schema) -> Vec<Vec<String>> {
             "A ``u32``, or a ``u64`` when exactly 8 bytes remain.",
         ),
         variable(Type::Raw(0), "N", "Exactly N bytes, as they are."),
+        variable(
+            Type::ZeroPadding(0),
+            "0 or N",
+            "N zero bytes that some senders leave out.",
+        ),
         variable(Type::Rest, "the rest", "Every byte left in the payload."),
         vec![
             ":ref:`array <type-array>`".to_string(),
@@ -92,6 +97,7 @@ fn type_rows(schema: &Schema) -> Vec<Vec<String>> {
 fn typed(ty: &Type) -> String {
     let name = match ty {
         Type::Raw(_) => "raw(N)".to_string(),
+        Type::ZeroPadding(_) => "zero_padding(N)".to_string(),
         other => other.to_string(),
     };
     match ty {
@@ -101,6 +107,7 @@ fn typed(ty: &Type) -> String {
         | Type::FileSize
         | Type::U32OrU64
         | Type::Raw(_)
+        | Type::ZeroPadding(_)
         | Type::Rest
         | Type::Bool => format!(":ref:`{name} <{}>`", type_label(ty)),
         _ => format!("``{name}``"),
@@ -176,6 +183,19 @@ fn explanations(page: &mut Page, schema: &Schema) {
         &type_label(&Type::Raw(0)),
         "raw(N)",
         "Exactly N bytes, with no length in front, taken as they are.",
+    );
+    section(
+        page,
+        &type_label(&Type::ZeroPadding(0)),
+        "zero_padding(N)",
+        "N zero bytes that some senders write and others leave out. A receiver \
+         reads them as padding when more than N bytes remain and the next N are \
+         all zero; otherwise the padding is absent and the next field starts \
+         right there. It is always the first field of its layout and is \
+         followed by a field of at least one byte. The generated Rust type \
+         stores whether the padding was there, as a ``bool``, and writes N zero \
+         bytes when it is true (for example the three high bytes of the server \
+         code that open :ref:`DistributedServerSearchRequest`).",
     );
     section(
         page,

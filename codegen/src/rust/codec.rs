@@ -86,6 +86,10 @@ impl Codec<'_> {
                 quote!(r.raw::<#n>(#name))
             }
             Type::Rest => quote!(r.rest(#name)),
+            Type::ZeroPadding(n) => {
+                let n = Literal::usize_unsuffixed(*n);
+                quote!(r.zero_padding::<#n>(#name))
+            }
             Type::Struct(s) => {
                 let s = format_ident!("{s}");
                 quote!(r.nested(#name, #s::decode))
@@ -166,10 +170,11 @@ impl Codec<'_> {
             .expect("resolved structure");
         let columns = s.fields.iter().map(|f| {
             let column = ident(&f.name);
-            let element = self.encode_stmt(&f.ty, &Val::Place(quote!(x.#column)));
-            quote!(put_array(w, items, |w, x| { #element });)
+            let name = &f.name;
+            let element = self.encode_stmt(&f.ty, "", &Val::Place(quote!(x.#column)));
+            quote!(put_array(w, #name, items, |w, x| { #element Ok(()) })?;)
         });
-        quote!(#(#columns)*)
+        quote!(#(#columns)* Ok(()))
     }
 
     /// `let` statements reading `fields` in order; returns them and the names
@@ -220,8 +225,9 @@ impl Codec<'_> {
 
     // ---------------------------------------------------------------- encode
 
-    /// A statement writing `val` of type `ty` to `w`.
-    pub fn encode_stmt(&self, ty: &Type, val: &Val) -> TokenStream {
+    /// A statement writing `val` of type `ty` to `w`, inside a function that
+    /// returns `Result<(), EncodeError>`; `name` is the field, for errors.
+    pub fn encode_stmt(&self, ty: &Type, name: &str, val: &Val) -> TokenStream {
         let copied = val.copied();
         let borrowed = val.borrowed();
         let recv = val.receiver();
@@ -232,25 +238,29 @@ impl Codec<'_> {
             Type::U64 | Type::FileSize => quote!(w.put_u64_le(#copied);),
             Type::I32 => quote!(w.put_i32_le(#copied);),
             Type::Bool => quote!(put_bool(w, #copied);),
-            Type::String => quote!(put_string(w, #borrowed);),
-            Type::Bytes => quote!(put_bytes(w, #borrowed);),
+            Type::String => quote!(put_string(w, #name, #borrowed)?;),
+            Type::Bytes => quote!(put_bytes(w, #name, #borrowed)?;),
             Type::Ip => quote!(put_ip(w, #copied);),
             Type::U32OrU64 => quote!(#recv.encode(w);),
             Type::Raw(_) | Type::Rest => quote!(w.put_slice(#borrowed);),
-            Type::Struct(_) => quote!(#recv.encode(w);),
+            Type::ZeroPadding(n) => {
+                let n = Literal::usize_unsuffixed(*n);
+                quote!(if #copied { w.put_bytes(0, #n); })
+            }
+            Type::Struct(_) => quote!(#recv.encode(w)?;),
             Type::Table(t) => match self.schema.table(t).expect("resolved table").repr {
                 Repr::U8 => quote!(w.put_u8(#recv.to_wire());),
                 Repr::U32 => quote!(w.put_u32_le(#recv.to_wire());),
-                Repr::String => quote!(put_string(w, #recv.to_wire());),
+                Repr::String => quote!(put_string(w, #name, #recv.to_wire())?;),
             },
             Type::Array(inner) => {
                 let x = format_ident!("x");
-                let element = self.encode_stmt(inner, &Val::Ref(x));
-                quote!(put_array(w, #borrowed, |w, x| { #element });)
+                let element = self.encode_stmt(inner, "", &Val::Ref(x));
+                quote!(put_array(w, #name, #borrowed, |w, x| { #element Ok(()) })?;)
             }
             Type::Parallel(s) => {
                 let s = format_ident!("{s}");
-                quote!(#s::encode_columns(#borrowed, w);)
+                quote!(#s::encode_columns(#borrowed, w)?;)
             }
         }
     }
@@ -290,17 +300,17 @@ impl Codec<'_> {
             }
             let val = access(how, &name);
             match &f.presence {
-                Presence::Always => stmts.push(self.encode_stmt(&f.ty, &val)),
+                Presence::Always => stmts.push(self.encode_stmt(&f.ty, &f.name, &val)),
                 Presence::Optional => {
-                    let write = self.encode_stmt(&f.ty, &Val::Ref(name.clone()));
+                    let write = self.encode_stmt(&f.ty, &f.name, &Val::Ref(name.clone()));
                     let borrowed = val.borrowed();
                     stmts.push(quote! {
-                        let Some(#name) = #borrowed else { return; };
+                        let Some(#name) = #borrowed else { return Ok(()); };
                         #write
                     });
                 }
                 Presence::Conditional { .. } => {
-                    let write = self.encode_stmt(&f.ty, &Val::Ref(name.clone()));
+                    let write = self.encode_stmt(&f.ty, &f.name, &Val::Ref(name.clone()));
                     let borrowed = val.borrowed();
                     stmts.push(quote!(if let Some(#name) = #borrowed { #write }));
                 }
@@ -313,7 +323,7 @@ impl Codec<'_> {
     pub fn encode_body(&self, layout: &Layout, switch_enum: Option<&Ident>) -> TokenStream {
         let Some(switch) = &layout.switch else {
             let stmts = self.encode_fields(&layout.fields, Access::SelfField, None);
-            return quote!(#(#stmts)*);
+            return quote!(#(#stmts)* Ok(()));
         };
         let enum_name = switch_enum.expect("switch enum name");
         let (scrutinee, place) = match &switch.name {
@@ -346,7 +356,7 @@ impl Codec<'_> {
             }
         });
         stmts.push(quote!(match #scrutinee { #(#arms)* }));
-        quote!(#(#stmts)*)
+        quote!(#(#stmts)* Ok(()))
     }
 
     // ------------------------------------------------------------- arbitrary

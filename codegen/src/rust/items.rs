@@ -164,8 +164,10 @@ impl<'a> Items<'a> {
         let names: Vec<&str> = table.values.iter().map(|v| v.name.as_str()).collect();
         let deserialize_body = if is_string {
             quote! {
-                let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
-                Ok(Self::from_name(&raw).unwrap_or_else(|| Self::from_wire(raw)))
+                Ok(match <StringTableValue as serde::Deserialize>::deserialize(deserializer)? {
+                    StringTableValue::Text(text) => Self::from_name(&text).unwrap_or_else(|| Self::from_wire(text)),
+                    StringTableValue::Tagged(tagged) => Self::from_wire(tagged.raw),
+                })
             }
         } else {
             quote! {
@@ -177,6 +179,23 @@ impl<'a> Items<'a> {
                         .map_err(|_| serde::de::Error::custom(format_args!("{raw} does not fit {}", stringify!(#name)))),
                 }
             }
+        };
+        // A string table's unknown raw value may spell a listed value's name
+        // ("Peer" arriving where the wire value is "P"): tagging it keeps
+        // the two apart, so wire -> JSON -> wire is exact.
+        let (serialize_unknown, serialize_doc, deserialize_doc) = if is_string {
+            let unknown_index = Literal::u32_unsuffixed(variants.len() as u32);
+            (
+                quote!(serializer.serialize_newtype_variant(stringify!(#name), #unknown_index, "Unknown", self.to_wire())),
+                " Listed values by name; others tagged, as `{\"Unknown\": raw}` (a raw value may spell a name).",
+                " A schema name, a raw wire value that is not a name, or `{\"Unknown\": raw}`.",
+            )
+        } else {
+            (
+                quote!(serde::Serialize::serialize(&self.to_wire(), serializer)),
+                " Listed values by name, others by their raw value.",
+                " A schema name, or a raw wire value.",
+            )
         };
         let arbitrary_pick = if is_string {
             quote!(u.choose(&Self::KNOWN)?.clone())
@@ -226,18 +245,18 @@ impl<'a> Items<'a> {
                 }
             }
 
-            /// Listed values by name, others by their raw value.
+            #[doc = #serialize_doc]
             #[cfg(feature = "serde")]
             impl serde::Serialize for #name {
                 fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     match self.name() {
                         Some(name) => serializer.serialize_str(name),
-                        None => serde::Serialize::serialize(&self.to_wire(), serializer),
+                        None => #serialize_unknown,
                     }
                 }
             }
 
-            /// A schema name, or a raw wire value.
+            #[doc = #deserialize_doc]
             #[cfg(feature = "serde")]
             impl<'de> serde::Deserialize<'de> for #name {
                 fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -319,7 +338,33 @@ impl<'a> Items<'a> {
 
     fn arbitrary_impl(&self, name: &Ident, layout: &Layout) -> TokenStream {
         let switch_enum = self.codec.switch_enum_name(name, layout);
-        let body = self.codec.arbitrary_body(layout, switch_enum.as_ref());
+        let mut body = self.codec.arbitrary_body(layout, switch_enum.as_ref());
+        // Unpadded values whose next bytes happen to read as padding would
+        // decode as padded: mark them padded, so arbitrary values round-trip.
+        // (The loader allows padding only first in a message layout.)
+        if let Some(Field {
+            ty: Type::ZeroPadding(n),
+            name: padded,
+            ..
+        }) = layout.fields.first()
+        {
+            let n = Literal::usize_unsuffixed(*n);
+            let padded = ident(padded);
+            body = quote! {
+                let build = |u: &mut arbitrary::Unstructured<'a>| -> arbitrary::Result<Self> { #body };
+                let mut value = build(u)?;
+                if !value.#padded {
+                    let mut bytes = Vec::new();
+                    if value.encode_body(&mut bytes).is_ok()
+                        && bytes.len() > #n
+                        && bytes[..#n].iter().all(|&b| b == 0)
+                    {
+                        value.#padded = true;
+                    }
+                }
+                Ok(value)
+            };
+        }
         let u = if layout.is_empty() {
             quote!(_u)
         } else {
@@ -362,7 +407,7 @@ impl<'a> Items<'a> {
                 }
 
                 /// Writes a list as parallel arrays: one array per field.
-                pub fn encode_columns<B: BufMut>(items: &[Self], w: &mut B) {
+                pub fn encode_columns<B: BufMut>(items: &[Self], w: &mut B) -> Result<(), EncodeError> {
                     #encode
                 }
             }
@@ -420,7 +465,7 @@ impl<'a> Items<'a> {
                     #decode
                 }
 
-                fn encode<B: BufMut>(&self, w: &mut B) {
+                fn encode<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError> {
                     #encode
                 }
             }
@@ -485,7 +530,7 @@ impl<'a> Items<'a> {
                     #decode
                 }
 
-                fn encode_body<B: BufMut>(&self, #unused_w: &mut B) {
+                fn encode_body<B: BufMut>(&self, #unused_w: &mut B) -> Result<(), EncodeError> {
                     #encode
                 }
             }
@@ -606,10 +651,20 @@ impl<'a> Items<'a> {
                     }
                 }
 
-                fn encode_payload<B: BufMut>(&self, w: &mut B) {
+                fn decode_payload_lenient(code: u32, payload: &[u8], limits: &Limits) -> Result<(Self, usize), DecodeError> {
+                    match code {
+                        #(#codes => #types::decode_payload_lenient(payload, limits).map(|(m, trailing)| (Self::#variants(m), trailing)),)*
+                        code => Ok((Self::Unknown { code, payload: payload.to_vec() }, 0)),
+                    }
+                }
+
+                fn encode_payload<B: BufMut>(&self, w: &mut B) -> Result<(), EncodeError> {
                     match self {
                         #(Self::#variants(m) => m.encode_payload(w),)*
-                        Self::Unknown { payload, .. } => w.put_slice(payload),
+                        Self::Unknown { payload, .. } => {
+                            w.put_slice(payload);
+                            Ok(())
+                        }
                     }
                 }
             }

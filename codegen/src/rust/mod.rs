@@ -22,7 +22,7 @@ pub fn generate(schema: &Schema) -> Vec<(String, String)> {
         "tables.rs".to_string(),
         render(quote! {
             #[cfg(feature = "serde")]
-            use crate::wire::TableValue;
+            use crate::wire::{StringTableValue, TableValue};
             #(#tables)*
         }),
     ));

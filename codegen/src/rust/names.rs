@@ -74,7 +74,7 @@ pub fn rust_type(ty: &Type) -> TokenStream {
         Type::U32 => quote!(u32),
         Type::U64 | Type::FileSize => quote!(u64),
         Type::I32 => quote!(i32),
-        Type::Bool => quote!(bool),
+        Type::Bool | Type::ZeroPadding(_) => quote!(bool),
         Type::String => quote!(String),
         Type::Bytes | Type::Rest => quote!(Vec<u8>),
         Type::Ip => quote!(Ipv4Addr),
@@ -102,7 +102,7 @@ pub fn rust_type(ty: &Type) -> TokenStream {
 pub fn is_copy(schema: &Schema, ty: &Type) -> bool {
     match ty {
         Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::I32 | Type::Bool | Type::Ip => true,
-        Type::FileSize | Type::U32OrU64 | Type::Raw(_) => true,
+        Type::FileSize | Type::U32OrU64 | Type::Raw(_) | Type::ZeroPadding(_) => true,
         Type::Table(name) => schema
             .table(name)
             .is_some_and(|t| t.repr != crate::model::Repr::String),

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
+use slsk_proto::DecodeError;
 use slsk_proto::server::{
     AcceptChildrenRequest, AddUserRequest, AddUserResponse, AddUserResponseUser,
     BranchLevelRequest, BranchRootRequest, CheckPrivilegesRequest, GetPeerAddressRequest,
@@ -27,7 +28,6 @@ use slsk_proto::server::{
     SharedFoldersFilesRequest, ToggleParentSearchRequest,
 };
 use slsk_proto::tables::{LoginRejectionReason, ObfuscationType};
-use slsk_proto::{DecodeError, Limits, Message};
 
 use super::backoff::Backoff;
 use super::config::{CLIENT_MAJOR_VERSION, CLIENT_MINOR_VERSION, ClientConfig, OwnStatus};
@@ -696,20 +696,11 @@ fn later(now: Instant, wait: Duration) -> Instant {
     now.checked_add(wait.min(CENTURY)).unwrap_or(now)
 }
 
-/// The server's confirmation of a password change (code 142, carrying the new
-/// password), if `message` is one.
-///
-/// The schema does not define the server-to-client direction of NewPassword
-/// yet, so it decodes as `Unknown { code: 142 }`; its layout is the same as
-/// the request's (one string), so the request's decoder reads it. This is the
-/// one place to switch to the typed variant once the schema has it.
+/// The server's confirmation of a password change (NewPassword, code 142,
+/// echoing the new password), if `message` is one.
 fn password_change_confirmation(message: &ServerResponse) -> Option<String> {
     match message {
-        ServerResponse::Unknown { code, payload } if *code == NewPasswordRequest::CODE => {
-            NewPasswordRequest::decode_payload(payload, &Limits::DEFAULT)
-                .ok()
-                .map(|m| m.password)
-        }
+        ServerResponse::NewPassword(confirmation) => Some(confirmation.password.clone()),
         _ => None,
     }
 }

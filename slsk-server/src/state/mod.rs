@@ -34,7 +34,6 @@ use crate::password::{PasswordJob, PasswordOutcome, PasswordPurpose};
 use crate::store::{Store, StoredStats};
 
 pub use login::{MAX_USERNAME_BYTES, SERVER_NAME, UsernameProblem, check_username};
-pub use presence::password_changed_reply;
 pub use search::PhraseFilter;
 
 /// Identifies one client connection for the life of a [`ServerState`].

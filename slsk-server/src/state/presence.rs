@@ -12,6 +12,8 @@ use slsk_proto::server::{
 use slsk_proto::structures::UserStats;
 use slsk_proto::tables::{ObfuscationType, UserStatus};
 
+use slsk_proto::server::NewPasswordResponse;
+
 use super::login::SERVER_NAME;
 use super::{ConnId, Now, Output, ServerState};
 use crate::password::{PasswordJob, PasswordOutcome, PasswordPurpose};
@@ -19,14 +21,11 @@ use crate::store::StoredStats;
 
 /// The server's confirmation of a password change: NewPassword(142) echoing
 /// the new password (Nicotine+'s protocol notes; soulfind does the same).
-///
-/// The schema does not define this direction yet, so it is built as an
-/// `Unknown` frame with code 142 and one string; it becomes the typed variant
-/// once the schema has it.
-pub fn password_changed_reply(password: &str) -> ServerResponse {
-    let mut payload = Vec::with_capacity(4 + password.len());
-    slsk_proto::wire::put_string(&mut payload, password);
-    ServerResponse::Unknown { code: 142, payload }
+fn password_changed_reply(password: &str) -> ServerResponse {
+    NewPasswordResponse {
+        password: password.to_owned(),
+    }
+    .into()
 }
 
 fn wire_stats(stats: StoredStats) -> UserStats {

@@ -159,7 +159,7 @@ fn check_value<K: KindEnum>(
     tally: &mut Tally,
     failures: &mut Vec<String>,
 ) {
-    let frame = value.to_frame();
+    let frame = value.to_frame().unwrap();
     let reply = helper.ask(&json!({
         "op": "check",
         "kind": K::KIND_NAME,
@@ -223,7 +223,7 @@ fn read_theirs<K: KindEnum>(value: &K, theirs: &[u8], compressed: bool) -> Optio
     if decoded != *value {
         return Some(format!("aioslsk's frame reads as {decoded:?}"));
     }
-    let ours = decoded.to_frame();
+    let ours = decoded.to_frame().unwrap();
     let same = if compressed {
         let header = K::CODE_WIDTH.header_len();
         let body = |frame: &[u8]| inflate(&frame[header..], &Limits::DEFAULT).ok();

@@ -616,9 +616,10 @@ fn pings_at_the_interval() {
 }
 
 fn password_confirmation(password: &str) -> ServerResponse {
-    let mut payload = (password.len() as u32).to_le_bytes().to_vec();
-    payload.extend_from_slice(password.as_bytes());
-    ServerResponse::Unknown { code: 142, payload }
+    slsk_proto::server::NewPasswordResponse {
+        password: password.into(),
+    }
+    .into()
 }
 
 #[test]
@@ -653,19 +654,6 @@ fn password_change_waits_for_confirmation_and_is_used_for_the_next_login() {
         }
         other => panic!("{other:?}"),
     }
-}
-
-#[test]
-fn hostile_password_confirmation_is_passed_on_not_trusted() {
-    let now = Instant::now();
-    let mut s = logged_in(config(), now);
-    let garbage = ServerResponse::Unknown {
-        code: 142,
-        payload: vec![0xff, 0xff, 0xff, 0x7f, 1],
-    };
-    s.server_message(garbage.clone(), now);
-    assert_eq!(events(&drain(&mut s)), vec![Event::ServerMessage(garbage)]);
-    assert_eq!(s.password(), "secret");
 }
 
 #[test]
