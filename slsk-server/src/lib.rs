@@ -77,6 +77,6 @@ pub mod state;
 pub mod store;
 
 pub use codec::RequestCodec;
-pub use config::{Database, PasswordCost, ServerConfig};
+pub use config::{Database, FloodLimits, PasswordCost, Rate, ServerConfig};
 pub use driver::Server;
 pub use state::password_changed_reply;
