@@ -163,6 +163,11 @@ pub struct ServerConfig {
     /// message from `server` instead. Default 1000 (neither the official
     /// server's limit nor whether it has one is known; soulfind has none).
     pub max_room_users: usize,
+    /// The most rooms one user may have joined at once; a join past it gets
+    /// a private message from `server` instead. It bounds what one
+    /// connection can make the server remember. Default 100 (no source has
+    /// a limit).
+    pub max_joined_rooms: usize,
     /// The fewest joined users a public room needs to be listed in the
     /// RoomList(64) sent at login. An explicit RoomList request lists every
     /// public room with users. Default 5, the official filter (Nicotine+'s
@@ -196,6 +201,7 @@ impl Default for ServerConfig {
             wishlist_interval: 720,
             wishlist_interval_privileged: 120,
             max_room_users: 1000,
+            max_joined_rooms: 100,
             login_room_list_min_users: 5,
             admins: Vec::new(),
             flood: FloodLimits::default(),

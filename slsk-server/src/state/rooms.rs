@@ -219,8 +219,9 @@ impl ServerState {
     /// 3. A private room `me` may not enter: CannotCreateRoom(1003) and a
     ///    private message. A public room asked for as private: a private
     ///    message, then the join goes on.
-    /// 4. Already joined: nothing. Full ([`max_room_users`]): a private
-    ///    message (our text; the official limit is unknown).
+    /// 4. Already joined: nothing. Full ([`max_room_users`]), or `me` in
+    ///    [`max_joined_rooms`] rooms already (checked first): a private
+    ///    message (our texts; no source has these limits).
     /// 5. UserJoinedRoom(16) to every joined user, **`me` included** (both
     ///    soulfind and aioslsk's reconstruction of the official server send
     ///    it to the whole room after adding the joiner; clients ignore the
@@ -230,6 +231,7 @@ impl ServerState {
     ///    of a private room, then RoomTickers(113).
     ///
     /// [`max_room_users`]: crate::ServerConfig::max_room_users
+    /// [`max_joined_rooms`]: crate::ServerConfig::max_joined_rooms
     pub(super) fn join_room(
         &mut self,
         conn: ConnId,
@@ -240,6 +242,13 @@ impl ServerState {
     ) {
         if let Err(reason) = check_room_name(name) {
             return self.server_message(me, &reason, now);
+        }
+        let joined_rooms = self.sessions.get(me).map_or(0, |s| s.rooms.len());
+        if joined_rooms >= self.config.max_joined_rooms
+            && !self.rooms.get(name).is_some_and(|r| r.has_joined(me))
+        {
+            let text = format!("Could not join room {name}: you are in too many rooms already.");
+            return self.server_message(me, &text, now);
         }
         match self.rooms.get(name) {
             None if private => {

@@ -1156,6 +1156,7 @@ fn related_searches_are_always_empty() {
 }
 
 mod admin;
+mod churn;
 mod private_rooms;
 mod rooms;
 mod social;

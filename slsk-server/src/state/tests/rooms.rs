@@ -373,6 +373,24 @@ fn a_full_room_refuses_with_a_message() {
 }
 
 #[test]
+fn one_user_joins_a_bounded_number_of_rooms() {
+    let mut h = Harness::with(ServerConfig {
+        max_joined_rooms: 2,
+        ..config()
+    });
+    let alice = h.login("alice", "pw");
+    h.request(alice, join("one"));
+    h.request(alice, join("two"));
+    let out = h.request(alice, join("three"));
+    assert_eq!(
+        server_texts(&out, alice),
+        ["Could not join room three: you are in too many rooms already."]
+    );
+    assert_eq!(h.request(alice, join("two")), [], "already in: nothing");
+    assert!(!h.state.rooms.contains_key("three"));
+}
+
+#[test]
 fn room_search_goes_to_the_members_but_the_searcher() {
     let mut h = Harness::new();
     let alice = h.login("alice", "pw");
