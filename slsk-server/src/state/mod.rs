@@ -8,7 +8,7 @@
 //! hashing is slow, so it leaves as an [`Output::Password`] job and comes
 //! back through `password_checked`.
 //!
-//! One submodule per protocol area: [`login`] and [`presence`], private
+//! One submodule per protocol area: `login` and `presence`, private
 //! messages (`chat`), `search`, `rooms` (public rooms and the public chat
 //! feed), `private_rooms`, `tickers`, `privileges`, `interests`, `admin`
 //! (commands by private message to `server`) and `flood` (per-user rate
