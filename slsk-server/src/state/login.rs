@@ -226,6 +226,11 @@ impl ServerState {
             Ok(None) => return tracing::error!(conn, "account vanished at login"),
             Err(e) => return self.store_failed("reading an account", &e),
         };
+        if account.is_banned(now.unix_i64()) {
+            // Banned while its password was being checked: no reply, as for
+            // any banned login.
+            return tracing::info!(conn, user = %login.username, "banned user: no reply");
+        }
         let username = login.username;
         if let Some(old) = self.conn_of(&username).filter(|&old| old != conn) {
             // Relogged: Kicked to the old session, its whole clean-up

@@ -227,3 +227,22 @@ fn a_flooder_is_dropped_while_others_pass() {
         }
     );
 }
+
+#[test]
+fn a_ban_during_the_password_check_still_holds() {
+    let mut h = Harness::with(admin_config());
+    let first = h.login("bob", "pw");
+    h.state.disconnected(first, h.now);
+    h.settle();
+    let conn = h.connect();
+    h.state
+        .handle(conn, login_request("bob", "pw").into(), h.now);
+    // The password job is queued, not run yet: the ban lands meanwhile.
+    let until = i64::try_from(h.now.unix).unwrap() + 60;
+    h.state
+        .store()
+        .set_banned_until("bob", Some(until))
+        .unwrap();
+    assert_eq!(h.settle(), []);
+    assert_eq!(h.state.online_users(), 0);
+}
