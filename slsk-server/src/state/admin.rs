@@ -22,7 +22,7 @@ const USER_HELP: &str = "Available commands: help";
 
 const ADMIN_HELP: &str = "Available commands: \
 help | \
-ban [days] <user> (forever without days) | \
+ban [days] <user> (forever without days; removes their tickers) | \
 unban <user> | \
 kick [minutes] <user> (2 minutes without minutes) | \
 giveprivileges <days> <user> | \
@@ -31,6 +31,7 @@ message <text> (a private message to every online user) | \
 users (who is online) | \
 rooms (rooms in use) | \
 removeroom <room> | \
+removetickers <user> | \
 admins";
 
 /// Splits "`[number] rest`": an optional leading number, then the rest (a
@@ -77,12 +78,20 @@ impl ServerState {
                 let until = days.map_or(i64::MAX, |d| {
                     now.unix_i64() + i64::from(d.min(MAX_DURATION)) * DAY
                 });
-                self.ban(me, user, until, now)
+                match self.ban(me, user, until, now) {
+                    Ok(reply) => {
+                        self.remove_user_tickers(user);
+                        reply
+                    }
+                    Err(reply) => reply,
+                }
             }
             ("kick", true) => {
                 let (minutes, user) = number_then_name(args);
                 let minutes = minutes.unwrap_or(DEFAULT_KICK_MINUTES).min(MAX_DURATION);
-                self.ban(me, user, now.unix_i64() + i64::from(minutes) * 60, now)
+                let until = now.unix_i64() + i64::from(minutes) * 60;
+                self.ban(me, user, until, now)
+                    .unwrap_or_else(|refusal| refusal)
             }
             ("unban", true) => self.unban(args),
             ("giveprivileges", true) => match number_then_name(args) {
@@ -137,6 +146,10 @@ impl ServerState {
                     format!("No such room: {args}")
                 }
             }
+            ("removetickers", true) => {
+                let count = self.remove_user_tickers(args);
+                format!("Removed {count} tickers of {args}.")
+            }
             ("admins", true) => match self.store.admins() {
                 Ok(names) => format!("Admins: {}", listing(names)),
                 Err(e) => return self.store_failed("listing admins", &e),
@@ -153,26 +166,28 @@ impl ServerState {
     }
 
     /// Bans `user` until `until` (unix seconds) and disconnects it now.
-    /// Its stored messages and tickers stay (soulfind deletes them).
-    fn ban(&mut self, me: &str, user: &str, until: i64, now: Now) -> String {
+    /// Its queued private messages stay (soulfind deletes those it sent);
+    /// the `ban` command also removes its tickers (soulfind), `kick` does
+    /// not. The reply, `Err` if nobody was banned.
+    fn ban(&mut self, me: &str, user: &str, until: i64, now: Now) -> Result<String, String> {
         if user == me || user == SERVER_NAME {
-            return "You cannot ban yourself or the server.".to_owned();
+            return Err("You cannot ban yourself or the server.".to_owned());
         }
         if !self.is_registered(user) {
-            return format!("No such user: {user}");
+            return Err(format!("No such user: {user}"));
         }
         if let Err(e) = self.store.set_banned_until(user, Some(until)) {
             self.store_failed("storing a ban", &e);
-            return "Could not store the ban.".to_owned();
+            return Err("Could not store the ban.".to_owned());
         }
         tracing::info!(admin = %me, user, until, "banned");
         self.disconnect_user(user, now);
-        if until == i64::MAX {
+        Ok(if until == i64::MAX {
             format!("{user} is banned for ever.")
         } else {
             let minutes = (until - now.unix_i64()) / 60;
             format!("{user} is banned for {minutes} minutes.")
-        }
+        })
     }
 
     fn unban(&mut self, user: &str) -> String {

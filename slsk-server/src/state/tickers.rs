@@ -79,4 +79,29 @@ impl ServerState {
             self.send_to_users(&joined, removed(&user));
         }
     }
+
+    /// Removes every ticker of `username` (the `removetickers` and `ban`
+    /// commands): RoomTickerRemoved(115) to each room's joined users. The
+    /// number removed.
+    pub(super) fn remove_user_tickers(&mut self, username: &str) -> usize {
+        let mut removed = Vec::new();
+        for (name, room) in &mut self.rooms {
+            if let Some(index) = room.tickers.iter().position(|(user, _)| user == username) {
+                room.tickers.remove(index);
+                removed.push((name.clone(), room.joined.clone()));
+            }
+        }
+        for (name, joined) in &removed {
+            if let Err(e) = self.store.remove_ticker(name, username) {
+                self.store_failed("removing a ticker", &e);
+            }
+            let message = RoomTickerRemovedResponse {
+                room: name.clone(),
+                username: username.to_owned(),
+            };
+            self.send_to_users(joined, message);
+            self.forget_if_unused(name);
+        }
+        removed.len()
+    }
 }

@@ -92,9 +92,30 @@ fn a_ban_kicks_now_and_holds_until_it_ends() {
         ServerResponse::Login(LoginResponse::Success { .. })
     ));
 
-    // Forever, and not oneself.
+    // Forever, and not oneself. A ban removes the user's tickers.
+    h.request(
+        carol,
+        SetRoomTickerRequest {
+            room: "hall".into(),
+            ticker: "carol was here".into(),
+        },
+    );
+    let dave = h.login("dave", "pw");
+    h.request(dave, join("hall"));
     let out = h.request(root, command("ban carol"));
     assert_eq!(server_texts(&out, root), ["carol is banned for ever."]);
+    assert_eq!(
+        sent_to(&out, dave),
+        [
+            user_left("hall", "carol"),
+            RoomTickerRemovedResponse {
+                room: "hall".into(),
+                username: "carol".into()
+            }
+            .into()
+        ]
+    );
+    assert!(h.state.store().tickers().unwrap().is_empty());
     let out = h.request(root, command("ban root"));
     assert_eq!(
         server_texts(&out, root),
@@ -165,6 +186,26 @@ fn announcements_messages_listings_privileges_and_room_removal() {
     assert_eq!(server_texts(&out, root), ["No such room: hall"]);
     let out = h.request(root, command("admins"));
     assert_eq!(server_texts(&out, root), ["Admins: root"]);
+
+    // removetickers: everywhere, with the removal told to each room.
+    h.request(bob, join("lobby"));
+    h.request(
+        bob,
+        SetRoomTickerRequest {
+            room: "lobby".into(),
+            ticker: "spam".into(),
+        },
+    );
+    let out = h.request(root, command("removetickers bob"));
+    assert_eq!(server_texts(&out, root), ["Removed 1 tickers of bob."]);
+    assert_eq!(
+        sent_to(&out, bob),
+        [RoomTickerRemovedResponse {
+            room: "lobby".into(),
+            username: "bob".into()
+        }
+        .into()]
+    );
 }
 
 #[test]
