@@ -4,7 +4,7 @@
 //! ```text
 //! slsk decode KIND HEX     print the frame as JSON
 //! slsk encode KIND JSON    print the whole frame as hex
-//! slsk server [--listen ADDR] [--db FILE]
+//! slsk server [--listen ADDR] [--db FILE] [--add-admin NAME]...
 //! ```
 //!
 //! With `-` (or nothing) in place of HEX or JSON, every line of stdin is one

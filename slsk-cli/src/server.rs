@@ -17,6 +17,20 @@ pub struct ServerArgs {
     /// and queued messages live in memory and are lost at exit.
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
+    /// Make NAME an admin (repeatable). Admins are kept in the database, so
+    /// this is needed once per name; admins send commands as private
+    /// messages to `server` ("help" lists them).
+    #[arg(long = "add-admin", value_name = "NAME", value_parser = admin_name)]
+    add_admin: Vec<String>,
+}
+
+/// An admin name must be a name someone can log in with.
+fn admin_name(name: &str) -> Result<String, String> {
+    match slsk_server::state::check_username(name) {
+        Ok(()) => Ok(name.to_owned()),
+        Err(slsk_server::state::UsernameProblem::Reserved) => Err("the name is reserved".into()),
+        Err(problem) => Err(problem.detail().to_owned()),
+    }
 }
 
 pub fn run(args: ServerArgs) -> ExitCode {
@@ -29,6 +43,7 @@ pub fn run(args: ServerArgs) -> ExitCode {
     let config = ServerConfig {
         listen: args.listen,
         database: args.db.map_or(Database::InMemory, Database::File),
+        admins: args.add_admin,
         ..ServerConfig::default()
     };
     if config.database == Database::InMemory {

@@ -8,7 +8,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use slsk_proto::FramedMessage;
-use slsk_proto::server::{LoginRequest, LoginResponse, ServerRequest, ServerResponse};
+use slsk_proto::server::{
+    LoginRequest, LoginResponse, PrivateChatMessageRequest, ServerRequest, ServerResponse,
+};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -26,7 +28,14 @@ fn server_serves_a_login_and_stops_on_sigint() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("slsk.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_slsk"))
-        .args(["server", "--listen", "127.0.0.1:0", "--db"])
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--add-admin",
+            "alice",
+            "--db",
+        ])
         .arg(&db)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
@@ -67,6 +76,23 @@ fn server_serves_a_login_and_stops_on_sigint() {
         matches!(reply, ServerResponse::Login(LoginResponse::Success { .. })),
         "{reply:?}"
     );
+    // --add-admin made alice an admin: `help` lists the admin commands.
+    let help = ServerRequest::from(PrivateChatMessageRequest {
+        username: "server".into(),
+        message: "help".into(),
+    });
+    stream.write_all(&help.to_frame().unwrap()).unwrap();
+    let reply = (0..100)
+        .find_map(
+            |_| match ServerResponse::decode_frame(&read_frame(&mut stream)).unwrap() {
+                ServerResponse::PrivateChatMessage(pm) if pm.username == "server" => {
+                    Some(pm.message)
+                }
+                _ => None,
+            },
+        )
+        .expect("a reply from server");
+    assert!(reply.contains("ban [days] <user>"), "{reply}");
 
     let interrupted = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -47,6 +47,51 @@ impl Default for PasswordCost {
     }
 }
 
+/// A token bucket: up to `burst` actions at once, refilled at
+/// `per_minute` actions a minute. An action with no token left is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// The most actions in a burst (the bucket's size). 0 forbids the action.
+    pub burst: u32,
+    /// Tokens added per minute, spread evenly.
+    pub per_minute: u32,
+}
+
+/// Per-user flood limits. The official server's limits are unknown (it is
+/// reported to ban flooders); these defaults are generous for a person and
+/// stop a script. Excess requests are dropped and counted (see
+/// [`ServerState::flood_drops`](crate::state::ServerState::flood_drops)),
+/// never queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloodLimits {
+    /// Room messages (RoomChatMessage 13). Default 10 at once, 60 a minute.
+    pub room_messages: Rate,
+    /// Private messages (22, and 149 counted once per request), commands to
+    /// `server` included. Default 20 at once, 120 a minute.
+    pub private_messages: Rate,
+    /// Searches (26, 42, 103, 120). Default 10 at once, 30 a minute.
+    pub searches: Rate,
+}
+
+impl Default for FloodLimits {
+    fn default() -> Self {
+        Self {
+            room_messages: Rate {
+                burst: 10,
+                per_minute: 60,
+            },
+            private_messages: Rate {
+                burst: 20,
+                per_minute: 120,
+            },
+            searches: Rate {
+                burst: 10,
+                per_minute: 30,
+            },
+        }
+    }
+}
+
 /// Everything a server can be told. [`Default`] gives the values documented
 /// on each field; override what you need with struct update syntax.
 ///
@@ -85,8 +130,8 @@ pub struct ServerConfig {
     /// do read (a burst of searches fans out to everyone before their writers
     /// run). Default 4 MiB.
     pub max_queued_bytes: usize,
-    /// The longest private message, in bytes. Longer ones, and ones with CR
-    /// or LF, are dropped. Default 2048.
+    /// The longest private or room message, in bytes. Longer ones, and ones
+    /// with CR or LF, are dropped. Default 2048 (soulfind's limit for both).
     pub max_pm_bytes: usize,
     /// The longest search query, in bytes. Longer ones are dropped.
     /// Default 256.
@@ -114,6 +159,26 @@ pub struct ServerConfig {
     pub wishlist_interval: u32,
     /// WishlistInterval(104) for privileged users, in seconds. Default 120.
     pub wishlist_interval_privileged: u32,
+    /// The most users joined to one room; a join past it gets a private
+    /// message from `server` instead. Default 1000 (neither the official
+    /// server's limit nor whether it has one is known; soulfind has none).
+    pub max_room_users: usize,
+    /// The most rooms one user may have joined at once; a join past it gets
+    /// a private message from `server` instead. It bounds what one
+    /// connection can make the server remember. Default 100 (no source has
+    /// a limit).
+    pub max_joined_rooms: usize,
+    /// The fewest joined users a public room needs to be listed in the
+    /// RoomList(64) sent at login. An explicit RoomList request lists every
+    /// public room with users. Default 5, the official filter (Nicotine+'s
+    /// notes, aioslsk's docs); 1 lists every room at login, as soulfind.
+    pub login_room_list_min_users: u32,
+    /// Users made admins at start (added to the database's admin list, which
+    /// may name accounts not registered yet). Admins send commands as private
+    /// messages to `server`. Default empty.
+    pub admins: Vec<String>,
+    /// Default [`FloodLimits::default`].
+    pub flood: FloodLimits,
 }
 
 impl Default for ServerConfig {
@@ -135,6 +200,11 @@ impl Default for ServerConfig {
             parent_speed_ratio: 50,
             wishlist_interval: 720,
             wishlist_interval_privileged: 120,
+            max_room_users: 1000,
+            max_joined_rooms: 100,
+            login_room_list_min_users: 5,
+            admins: Vec::new(),
+            flood: FloodLimits::default(),
         }
     }
 }

@@ -59,9 +59,25 @@
 //! login with soulfind's checks and rejection strings, registration, the
 //! official post-login sequence, relogging; presence, watching, statistics,
 //! addresses and brokering of peer connections; private messages kept until
-//! acknowledged, across restarts; searches relayed to users. Rooms, private
-//! rooms, tickers, privileges, interests, admin commands and the distributed
-//! tree are not handled yet: those requests are ignored (logged at debug).
+//! acknowledged, across restarts; searches relayed to users (global, user
+//! and room searches).
+//!
+//! Rooms: public rooms created on first join, the room list (the official
+//! five-user filter at login, everything on request), the join, leave and
+//! chat sequences, status and shared-count updates to room-mates, the public
+//! chat feed (public rooms only). Private rooms: creation, membership and
+//! operators granted and revoked with soulfind's exact notices, dropping
+//! membership, dropping ownership (the official way: the room turns public),
+//! the invitation switch. Tickers, 1024 bytes and 200 per room. Privileges:
+//! checking, giving one's own, announcing them when they begin or end.
+//! Interests and recommendations (stored, unlike soulfind). Admin commands
+//! by private message to `server` (admins are named in
+//! [`ServerConfig::admins`] and kept in the database): bans, kicks,
+//! privileges, announcements, listings, room removal. Per-user flood limits
+//! on room messages, private messages and searches ([`FloodLimits`]).
+//! Private rooms, tickers, privileges, bans, admins and interests survive a
+//! restart. The distributed tree is not handled yet: its requests are
+//! ignored (logged at debug).
 //!
 //! Input from the network never panics the server: a request that does not
 //! decode is dropped (logged at debug) and the connection stays; a length
@@ -77,5 +93,5 @@ pub mod state;
 pub mod store;
 
 pub use codec::RequestCodec;
-pub use config::{Database, PasswordCost, ServerConfig};
+pub use config::{Database, FloodLimits, PasswordCost, Rate, ServerConfig};
 pub use driver::Server;

@@ -1,5 +1,7 @@
-//! What survives a restart, in SQLite: accounts and the private messages
-//! their recipients have not acknowledged yet.
+//! What survives a restart, in SQLite: accounts, the private messages
+//! their recipients have not acknowledged yet, private rooms with their
+//! members and operators, room tickers, interests, privileges, bans and
+//! admins.
 //!
 //! Every call is a short synchronous statement; the state machine owns the
 //! [`Store`] and calls it directly.
@@ -9,6 +11,10 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use rusqlite::Error as StoreError;
+
+mod social;
+
+pub use social::{StoredRoom, StoredTicker};
 
 /// The schema, one step per version. A database at version `n` has run the
 /// first `n` steps; [`Store::open`] runs the rest. Later issues append steps
@@ -36,6 +42,38 @@ const MIGRATIONS: &[&str] = &[
         message TEXT NOT NULL
     );
     CREATE INDEX pending_by_recipient ON pending_messages(recipient, seq);",
+    // 2: private rooms, tickers, interests and admins.
+    "CREATE TABLE rooms (                   -- private rooms only
+        room TEXT PRIMARY KEY NOT NULL,
+        owner TEXT NOT NULL REFERENCES users(username)
+            ON UPDATE CASCADE ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE TABLE room_members (             -- the owner is not listed
+        room TEXT NOT NULL REFERENCES rooms(room)
+            ON UPDATE CASCADE ON DELETE CASCADE,
+        username TEXT NOT NULL REFERENCES users(username)
+            ON UPDATE CASCADE ON DELETE CASCADE,
+        operator INTEGER NOT NULL DEFAULT 0, -- 1: also an operator
+        PRIMARY KEY (room, username)
+    ) WITHOUT ROWID;
+    CREATE TABLE tickers (                  -- public and private rooms
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, -- age order
+        room TEXT NOT NULL,
+        username TEXT NOT NULL REFERENCES users(username)
+            ON UPDATE CASCADE ON DELETE CASCADE,
+        content TEXT NOT NULL,
+        UNIQUE (room, username)
+    );
+    CREATE TABLE interests (
+        username TEXT NOT NULL REFERENCES users(username)
+            ON UPDATE CASCADE ON DELETE CASCADE,
+        hated INTEGER NOT NULL,             -- 0: liked, 1: hated
+        item TEXT NOT NULL,
+        PRIMARY KEY (username, hated, item)
+    ) WITHOUT ROWID;
+    CREATE TABLE admins (                   -- may name accounts not registered yet
+        username TEXT PRIMARY KEY NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// A registered user as stored.
@@ -50,7 +88,8 @@ pub struct Account {
     pub privileges_until: Option<i64>,
     /// Unix seconds until which the user may not log in.
     pub banned_until: Option<i64>,
-    /// Unix seconds until which the user is an admin (used by a later issue).
+    /// Unused: admins are listed in their own table (see [`Store::is_admin`]),
+    /// which can name accounts before they are registered.
     pub admin_until: Option<i64>,
 }
 

@@ -8,7 +8,7 @@ use slsk_proto::server::{
     PrivateChatMessageAckRequest, PrivateChatMessageRequest, ServerResponse,
 };
 use slsk_proto::tables::{LoginRejectionReason, UserStatus};
-use slsk_server::{Database, ServerConfig};
+use slsk_server::{Database, FloodLimits, Rate, ServerConfig};
 use tokio::net::TcpSocket;
 use tokio::time::timeout;
 
@@ -132,8 +132,17 @@ async fn a_message_to_an_offline_user_survives_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_disconnected_while_others_go_on() {
+    // No search rate limit here: the flood must reach the queues.
+    let unlimited = Rate {
+        burst: u32::MAX,
+        per_minute: u32::MAX,
+    };
     let server = start(ServerConfig {
         max_queued_bytes: 1 << 20,
+        flood: FloodLimits {
+            searches: unlimited,
+            ..FloodLimits::default()
+        },
         ..test_config()
     })
     .await;

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use rand::Rng;
 use slsk_proto::server::PrivateChatMessageResponse;
 
+use super::flood::FloodKind;
 use super::login::SERVER_NAME;
 use super::{ConnId, Now, ServerState};
 use crate::store::PendingMessage;
@@ -15,22 +16,26 @@ const ID_ATTEMPTS: usize = 64;
 
 impl ServerState {
     /// Whether a message text is acceptable: at most the configured bytes,
-    /// no CR or LF (both soulfind's rules).
-    fn message_text_ok(&self, text: &str) -> bool {
+    /// no CR or LF (both soulfind's rules, for private and room messages).
+    pub(super) fn message_text_ok(&self, text: &str) -> bool {
         text.len() <= self.config.max_pm_bytes && !text.contains(['\r', '\n'])
     }
 
     /// PrivateChatMessage(22). Dropped silently if the text is too long or
     /// has a line break, or if the recipient is not registered. Otherwise it
     /// is stored and, if the recipient is online, delivered now with
-    /// `is_direct` true. Messages to `server` are admin commands, a later
-    /// issue: ignored for now. The sender gets nothing back.
+    /// `is_direct` true. Messages to `server` are commands (see `admin`).
+    /// The sender gets nothing back. Past the sender's private message
+    /// rate, dropped and counted.
     pub(super) fn private_message(&mut self, me: &str, to: &str, text: &str, now: Now) {
-        if to == SERVER_NAME {
-            return tracing::debug!(user = %me, "server commands are not handled yet");
-        }
         if !self.message_text_ok(text) {
             return tracing::debug!(user = %me, "private message dropped: too long or multi-line");
+        }
+        if !self.allow(me, FloodKind::PrivateMessage, now) {
+            return;
+        }
+        if to == SERVER_NAME {
+            return self.command(me, text, now);
         }
         if !self.sessions.contains_key(to) {
             match self.store.account(to) {
@@ -51,6 +56,9 @@ impl ServerState {
         if !self.message_text_ok(text) {
             return tracing::debug!(user = %me, "message to users dropped: too long or multi-line");
         }
+        if !self.allow(me, FloodKind::PrivateMessage, now) {
+            return;
+        }
         let names: BTreeSet<&str> = names.iter().map(String::as_str).collect();
         for name in names {
             let watches_me = self
@@ -61,6 +69,12 @@ impl ServerState {
                 self.queue_message(me, name, text, now);
             }
         }
+    }
+
+    /// A notice from `server` to a registered user: queued like any private
+    /// message (it needs an acknowledgement), delivered now if online.
+    pub(super) fn server_message(&mut self, to: &str, text: &str, now: Now) {
+        self.queue_message(SERVER_NAME, to, text, now);
     }
 
     /// Stores a message and delivers it if the recipient is online.

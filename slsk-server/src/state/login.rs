@@ -4,11 +4,12 @@
 use slsk_proto::server::{
     ExcludedSearchPhrasesResponse, GetUserStatusResponse, KickedResponse, LoginRequest,
     LoginResponse, ParentMinSpeedResponse, ParentSpeedRatioResponse, PrivilegedUsersResponse,
-    RoomListResponse, WishlistIntervalResponse,
+    WishlistIntervalResponse,
 };
 use slsk_proto::tables::{LoginRejectionReason, ObfuscationType, UserStatus};
 
-use super::{ConnId, Now, Output, PendingLogin, Phase, ServerState, Session};
+use super::flood::FloodBuckets;
+use super::{ConnId, Interests, Now, Output, PendingLogin, Phase, ServerState, Session};
 use crate::password::{PasswordJob, PasswordOutcome, PasswordPurpose};
 
 /// The longest username, in bytes.
@@ -212,8 +213,11 @@ impl ServerState {
 
     /// The password is right: replace any older session of the same user,
     /// then the post-login sequence in the official order (Login, queued
-    /// PMs, RoomList, ParentMinSpeed, ParentSpeedRatio, WishlistInterval,
-    /// PrivilegedUsers, ExcludedSearchPhrases). The user is online right
+    /// PMs, RoomList with PrivateRoomMembers and PrivateRoomOperators,
+    /// ParentMinSpeed, ParentSpeedRatio, WishlistInterval, PrivilegedUsers,
+    /// ExcludedSearchPhrases). The RoomList lists public rooms with at least
+    /// [`login_room_list_min_users`](crate::ServerConfig::login_room_list_min_users)
+    /// users (official: 5). The user is online right
     /// away and watchers are told so (official; soulfind waits for the
     /// first idle moment).
     fn finish_login(&mut self, conn: ConnId, login: PendingLogin, now: Now) {
@@ -222,6 +226,11 @@ impl ServerState {
             Ok(None) => return tracing::error!(conn, "account vanished at login"),
             Err(e) => return self.store_failed("reading an account", &e),
         };
+        if account.is_banned(now.unix_i64()) {
+            // Banned while its password was being checked: no reply, as for
+            // any banned login.
+            return tracing::info!(conn, user = %login.username, "banned user: no reply");
+        }
         let username = login.username;
         if let Some(old) = self.conn_of(&username).filter(|&old| old != conn) {
             // Relogged: Kicked to the old session, its whole clean-up
@@ -232,12 +241,19 @@ impl ServerState {
             self.end_session(&username, now);
             self.close(old);
         }
+        let interests = match self.store.interests(&username) {
+            Ok((likes, hates)) => Interests::from_stored(likes, hates),
+            Err(e) => {
+                self.store_failed("reading interests", &e);
+                Interests::default()
+            }
+        };
         let Some(connection) = self.connections.get_mut(&conn) else {
             return;
         };
         connection.phase = Phase::LoggedIn(username.clone());
         let ip = connection.ip;
-        let session = Session {
+        let mut session = Session {
             conn,
             ip,
             port: 0,
@@ -246,9 +262,16 @@ impl ServerState {
             status: UserStatus::Online,
             stats: account.stats,
             privileges_until: account.privileges_until,
+            privileged: false,
             watching: Default::default(),
+            rooms: Default::default(),
+            public_chat: false,
+            invitations: false,
+            interests,
+            flood: FloodBuckets::new(&self.config.flood, now.instant),
         };
         let privileged = session.is_privileged(now);
+        session.privileged = privileged;
         self.sessions.insert(username.clone(), session);
         tracing::info!(conn, user = %username, "logged in");
         self.status_to_watchers(&username, UserStatus::Online, privileged);
@@ -268,16 +291,7 @@ impl ServerState {
             },
         );
         self.replay_pending_messages(conn, &username);
-        // Rooms come with a later issue: the lists are empty for now.
-        self.send(
-            conn,
-            RoomListResponse {
-                rooms: Vec::new(),
-                rooms_private_owned: Vec::new(),
-                rooms_private: Vec::new(),
-                rooms_private_operated: Vec::new(),
-            },
-        );
+        self.send_room_list(conn, &username, self.config.login_room_list_min_users);
         let parent_min_speed = self.config.parent_min_speed;
         let parent_speed_ratio = self.config.parent_speed_ratio;
         self.send(conn, ParentMinSpeedResponse { parent_min_speed });
@@ -300,9 +314,11 @@ impl ServerState {
         self.send(conn, ExcludedSearchPhrasesResponse { phrases });
     }
 
-    /// The user goes offline: drop its session and watch list, tell its
-    /// watchers. Its pending messages and stored stats stay.
+    /// The user goes offline: it leaves every room (room-mates get
+    /// UserLeftRoom), its session and watch list are dropped, its watchers
+    /// are told. Its pending messages, stats and interests stay stored.
     pub(super) fn end_session(&mut self, username: &str, now: Now) {
+        self.leave_all_rooms(username);
         let Some(session) = self.sessions.remove(username) else {
             return;
         };
@@ -319,19 +335,20 @@ impl ServerState {
         self.status_to_watchers(username, UserStatus::Offline, privileged);
     }
 
-    /// GetUserStatus(7) about `username` to every online user watching it.
+    /// GetUserStatus(7) about `username` to every online user watching it
+    /// or sharing a room with it, once each, itself excluded.
     pub(super) fn status_to_watchers(
         &mut self,
         username: &str,
         status: UserStatus,
         privileged: bool,
     ) {
-        let conns: Vec<ConnId> = self
-            .watchers
-            .get(username)
-            .into_iter()
-            .flatten()
-            .filter_map(|watcher| self.conn_of(watcher))
+        let mut audience = self.room_mates(username);
+        audience.extend(self.watchers.get(username).into_iter().flatten().cloned());
+        audience.remove(username);
+        let conns: Vec<ConnId> = audience
+            .iter()
+            .filter_map(|user| self.conn_of(user))
             .collect();
         for conn in conns {
             self.send(

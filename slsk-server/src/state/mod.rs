@@ -8,33 +8,50 @@
 //! hashing is slow, so it leaves as an [`Output::Password`] job and comes
 //! back through `password_checked`.
 //!
-//! Requests of the later protocol areas (rooms, private rooms, tickers,
-//! privileges, interests, admin commands, the distributed tree) are ignored
-//! and logged at debug level for now; the per-user session and the
-//! per-connection state are where their state will go.
+//! One submodule per protocol area: `login` and `presence`, private
+//! messages (`chat`), `search`, `rooms` (public rooms and the public chat
+//! feed), `private_rooms`, `tickers`, `privileges`, `interests`, `admin`
+//! (commands by private message to `server`) and `flood` (per-user rate
+//! limits). The distributed tree is not handled yet: its requests are
+//! ignored and logged at debug level.
 
+mod admin;
 mod chat;
+mod flood;
+mod interests;
 mod login;
 mod presence;
+mod private_rooms;
+mod privileges;
+mod rooms;
 mod search;
 #[cfg(test)]
 mod tests;
+mod tickers;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use slsk_proto::server::{ServerRequest, ServerResponse};
+use slsk_proto::server::{
+    DeprecatedGetItemRecommendationsResponse, GetInterestsResponse, ServerRequest, ServerResponse,
+};
 use slsk_proto::tables::{ObfuscationType, UserStatus};
 
 use crate::config::ServerConfig;
 use crate::password::{PasswordJob, PasswordOutcome, PasswordPurpose};
 use crate::store::{Store, StoredStats};
+use flood::FloodKind;
+use search::Audience;
 
+pub use flood::FloodDrops;
+pub use interests::{Interests, MAX_INTERESTS, MAX_ITEM_BYTES};
 pub use login::{MAX_USERNAME_BYTES, SERVER_NAME, UsernameProblem, check_username};
+pub use rooms::{MAX_ROOM_NAME_BYTES, check_room_name};
 pub use search::PhraseFilter;
+pub use tickers::{MAX_TICKER_BYTES, MAX_TICKERS_PER_ROOM};
 
 /// Identifies one client connection for the life of a [`ServerState`].
 pub type ConnId = u64;
@@ -132,8 +149,20 @@ struct Session {
     status: UserStatus,
     stats: StoredStats,
     privileges_until: Option<i64>,
+    /// The privileged flag as last told to the user and its watchers, so
+    /// that a change (given, or expired) is noticed and announced once.
+    privileged: bool,
     /// Users this one watches (AddUser), itself excluded.
     watching: BTreeSet<String>,
+    /// Rooms this user has joined.
+    rooms: BTreeSet<String>,
+    /// Subscribed to the public chat feed (EnablePublicChat 150).
+    public_chat: bool,
+    /// Accepts being added to private rooms (TogglePrivateRoomInvites 141).
+    invitations: bool,
+    /// Liked and hated items, mirrored in the store.
+    interests: Interests,
+    flood: flood::FloodBuckets,
 }
 
 impl Session {
@@ -153,6 +182,12 @@ pub struct ServerState {
     /// For each watched name, the online users watching it. Kept while the
     /// watched user is offline: watchers keep watching across its logins.
     watchers: HashMap<String, BTreeSet<String>>,
+    /// Every room in use: private rooms (always), and public rooms that have
+    /// users or tickers.
+    rooms: BTreeMap<String, rooms::Room>,
+    flood_drops: FloodDrops,
+    /// When the privilege flags were last checked for expiry.
+    last_privilege_sweep: Option<Instant>,
     rng: StdRng,
     outputs: VecDeque<Output>,
 }
@@ -178,17 +213,34 @@ impl ServerState {
         Self::with_rng(config, store, StdRng::seed_from_u64(seed))
     }
 
+    /// Records the configured admins and loads the stored rooms and tickers.
+    /// A store failure is logged and the server starts without them.
     fn with_rng(config: ServerConfig, store: Store, rng: StdRng) -> Self {
-        Self {
+        let mut state = Self {
             filter: PhraseFilter::new(&config.excluded_phrases),
             config,
             store,
             connections: HashMap::new(),
             sessions: HashMap::new(),
             watchers: HashMap::new(),
+            rooms: BTreeMap::new(),
+            flood_drops: FloodDrops::default(),
+            last_privilege_sweep: None,
             rng,
             outputs: VecDeque::new(),
+        };
+        for admin in state.config.admins.clone() {
+            if let Err(e) = state.store.add_admin(&admin) {
+                state.store_failed("adding an admin", &e);
+            }
         }
+        state.load_rooms();
+        state
+    }
+
+    /// How many requests flood protection has dropped so far.
+    pub fn flood_drops(&self) -> FloodDrops {
+        self.flood_drops
     }
 
     /// The store, e.g. to set privileges or bans from outside.
@@ -239,8 +291,10 @@ impl ServerState {
     }
 
     /// Periodic work: closes connections that have not logged in within the
-    /// login timeout (including banned users, who get no reply).
+    /// login timeout (including banned users, who get no reply), and every
+    /// 15 s announces privileges that ended.
     pub fn tick(&mut self, now: Now) {
+        self.sweep_privileges(now);
         let timeout = self.config.login_timeout;
         let expired: Vec<ConnId> = self
             .connections
@@ -306,14 +360,85 @@ impl ServerState {
             R::PrivateChatMessage(m) => self.private_message(me, &m.username, &m.message, now),
             R::PrivateChatMessageAck(m) => self.ack_message(me, m.chat_id),
             R::PrivateChatMessageUsers(m) => self.message_users(me, &m.usernames, &m.message, now),
-            R::FileSearch(m) => self.search(me, m.ticket, &m.query, search::Audience::Everyone),
-            R::WishlistSearch(m) => self.search(me, m.ticket, &m.query, search::Audience::Everyone),
+            R::FileSearch(m) => self.search(me, m.ticket, &m.query, Audience::Everyone, now),
+            R::WishlistSearch(m) => self.search(me, m.ticket, &m.query, Audience::Everyone, now),
             R::UserSearch(m) => {
-                self.search(me, m.ticket, &m.query, search::Audience::User(&m.username))
+                self.search(me, m.ticket, &m.query, Audience::User(&m.username), now)
             }
+            R::RoomSearch(m) => self.search(me, m.ticket, &m.query, Audience::Room(&m.room), now),
             R::GetRelatedSearches(m) => self.related_searches(conn, m.query),
-            other => tracing::debug!(conn, message = other.name(), "not handled yet: ignored"),
+            // Rooms and the public chat feed.
+            R::RoomList(_) => self.send_room_list(conn, me, 1),
+            R::JoinRoom(m) => {
+                let private = m.is_private.is_some_and(|p| p != 0);
+                self.join_room(conn, me, &m.room_name, private, now)
+            }
+            R::LeaveRoom(m) => self.leave_room(me, &m.room_name, true),
+            R::RoomChatMessage(m) => self.say(me, &m.room_name, &m.message, now),
+            R::EnablePublicChat(_) => self.set_public_chat(me, true),
+            R::DisablePublicChat(_) => self.set_public_chat(me, false),
+            R::SetRoomTicker(m) => self.set_ticker(me, &m.room, &m.ticker),
+            // Private rooms.
+            R::PrivateRoomGrantMembership(m) => {
+                self.grant_membership(me, &m.room, &m.username, now)
+            }
+            R::PrivateRoomRevokeMembership(m) => {
+                self.revoke_membership(me, &m.room, &m.username, now)
+            }
+            R::PrivateRoomDropMembership(m) => self.drop_membership(me, &m.room, now),
+            R::PrivateRoomDropOwnership(m) => self.drop_ownership(me, &m.room),
+            R::PrivateRoomGrantOperator(m) => self.grant_operator(me, &m.room, &m.username, now),
+            R::PrivateRoomRevokeOperator(m) => self.revoke_operator(me, &m.room, &m.username, now),
+            R::CancelRoomOperatorship(m) => self.revoke_operator(me, &m.room, me, now),
+            R::TogglePrivateRoomInvites(m) => self.toggle_invitations(conn, me, m.enable),
+            // Privileges.
+            R::CheckPrivileges(_) => self.check_privileges(conn, me, now),
+            R::GiveUserPrivileges(m) => self.give_privileges(me, &m.username, m.days, now),
+            R::GetUserPrivileges(m) => self.user_privileges(conn, &m.username, now),
+            R::PrivilegesNotification(m) => self.send(
+                conn,
+                privileges::privileges_notification_ack(m.notification_id),
+            ),
+            // Interests and recommendations.
+            R::AddInterest(m) => self.add_interest(me, &m.interest, false),
+            R::AddHatedInterest(m) => self.add_interest(me, &m.hated_interest, true),
+            R::RemoveInterest(m) => self.remove_interest(me, &m.interest, false),
+            R::RemoveHatedInterest(m) => self.remove_interest(me, &m.hated_interest, true),
+            R::GetUserInterests(m) => self.user_interests(conn, &m.username),
+            R::GetGlobalRecommendations(_) => self.global_recommendations(conn),
+            R::GetRecommendations(_) => self.recommendations(conn, me),
+            R::GetSimilarUsers(_) => self.similar_users(conn, me),
+            R::GetItemRecommendations(m) => self.item_recommendations(conn, me, m.item),
+            R::GetItemSimilarUsers(m) => self.item_similar_users(conn, m.item),
+            R::GetInterests(_) => self.send(conn, GetInterestsResponse { interests: vec![] }),
+            R::DeprecatedGetItemRecommendations(m) => self.send(
+                conn,
+                DeprecatedGetItemRecommendationsResponse {
+                    item: m.item,
+                    recommendations: Vec::new(),
+                },
+            ),
+            other => tracing::debug!(conn, message = other.name(), "not handled: ignored"),
         }
+    }
+
+    /// Takes a token from `me`'s bucket for `kind`; false (and the drop
+    /// counted and logged) if the request must be dropped.
+    fn allow(&mut self, me: &str, kind: FloodKind, now: Now) -> bool {
+        let Some(session) = self.sessions.get_mut(me) else {
+            return false;
+        };
+        let bucket = match kind {
+            FloodKind::RoomMessage => &mut session.flood.room_messages,
+            FloodKind::PrivateMessage => &mut session.flood.private_messages,
+            FloodKind::Search => &mut session.flood.searches,
+        };
+        if bucket.take(now.instant) {
+            return true;
+        }
+        let total = self.flood_drops.count(kind);
+        tracing::debug!(user = %me, ?kind, total, "flood: request dropped");
+        false
     }
 
     /// Queues `message` for `conn`.

@@ -28,7 +28,7 @@ fn password_changed_reply(password: &str) -> ServerResponse {
     .into()
 }
 
-fn wire_stats(stats: StoredStats) -> UserStats {
+pub(super) fn wire_stats(stats: StoredStats) -> UserStats {
     UserStats {
         avg_speed: stats.avg_speed,
         uploads: stats.uploads,
@@ -128,7 +128,7 @@ impl ServerState {
     }
 
     /// Whether `username` has privileges now (live or stored).
-    fn is_privileged(&self, username: &str, now: Now) -> bool {
+    pub(super) fn is_privileged(&self, username: &str, now: Now) -> bool {
         match self.sessions.get(username) {
             Some(session) => session.is_privileged(now),
             None => self
@@ -159,8 +159,9 @@ impl ServerState {
     }
 
     /// SetStatus(28): only away (1) and online (2) are accepted; an unchanged
-    /// value does nothing. Watchers get GetUserStatus; the user itself gets it
-    /// only when going away (official; soulfind echoes every change).
+    /// value does nothing. Watchers and room-mates get GetUserStatus (each
+    /// once); the user itself gets it only when going away (official;
+    /// soulfind echoes every change).
     pub(super) fn set_status(&mut self, conn: ConnId, me: &str, status: UserStatus, now: Now) {
         if !matches!(status, UserStatus::Away | UserStatus::Online) {
             return tracing::debug!(conn, ?status, "SetStatus value ignored");
@@ -207,11 +208,10 @@ impl ServerState {
 
     /// SharedFoldersFiles(35): stored in the session and the database.
     ///
-    /// Official behaviour is followed: the new counts go to room-mates only
-    /// (watchers learn stats from AddUser and GetUserStats). Soulfind also
-    /// sends them to watchers and the sender, which costs a message per
-    /// watcher at every share rescan. Rooms are a later issue, which adds the
-    /// room-mate update here.
+    /// Official behaviour is followed: the new counts go to room-mates only,
+    /// as GetUserStats(36) (watchers learn stats from AddUser and
+    /// GetUserStats). Soulfind also sends them to watchers and the sender,
+    /// which costs a message per watcher at every share rescan.
     pub(super) fn set_shared_counts(&mut self, me: &str, folders: u32, files: u32) {
         if let Some(session) = self.sessions.get_mut(me) {
             session.stats.folders = folders;
@@ -220,6 +220,7 @@ impl ServerState {
         if let Err(e) = self.store.set_shared_counts(me, folders, files) {
             self.store_failed("storing shared counts", &e);
         }
+        self.stats_to_room_mates(me);
     }
 
     /// SendUploadSpeed(121): the official cumulative average,

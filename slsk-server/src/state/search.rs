@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use slsk_proto::server::{FileSearchResponse, GetRelatedSearchesResponse};
 
-use super::{ConnId, ServerState};
+use super::flood::FloodKind;
+use super::{ConnId, Now, ServerState};
 
 /// Who a search goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +16,10 @@ pub(super) enum Audience<'a> {
     Everyone,
     /// UserSearch(42): that user alone, if online.
     User(&'a str),
+    /// RoomSearch(120): the users joined to the room but the searcher. A
+    /// public room is open to any searcher (soulfind: no join needed); a
+    /// private one needs the searcher to be joined, its owner or a member.
+    Room(&'a str),
 }
 
 /// The server-side excluded phrases. A query matches a phrase when every word
@@ -71,13 +76,24 @@ impl ServerState {
     /// searcher: soulfind includes the searcher, but a client has no use for
     /// its own query and the official server (through the distributed tree)
     /// does not send it back either. Soulfind batches searches every 650 ms;
-    /// this sends at once, relying on the per-connection queue limits.
-    pub(super) fn search(&mut self, me: &str, ticket: u32, query: &str, audience: Audience<'_>) {
+    /// this sends at once, relying on the per-connection queue limits and
+    /// the per-user search rate ([`FloodLimits::searches`](crate::FloodLimits)).
+    pub(super) fn search(
+        &mut self,
+        me: &str,
+        ticket: u32,
+        query: &str,
+        audience: Audience<'_>,
+        now: Now,
+    ) {
         if query.len() > self.config.max_query_bytes {
             return tracing::debug!(user = %me, "search dropped: query too long");
         }
         if self.filter.matches(query) {
             return tracing::debug!(user = %me, "search dropped: excluded phrase");
+        }
+        if !self.allow(me, FloodKind::Search, now) {
+            return;
         }
         let targets: Vec<ConnId> = match audience {
             Audience::Everyone => self
@@ -87,6 +103,16 @@ impl ServerState {
                 .map(|(_, s)| s.conn)
                 .collect(),
             Audience::User(name) => self.conn_of(name).into_iter().collect(),
+            Audience::Room(name) => match self.rooms.get(name) {
+                Some(room) if !room.is_private() || room.has_joined(me) || room.may_enter(me) => {
+                    room.joined
+                        .iter()
+                        .filter(|user| user.as_str() != me)
+                        .filter_map(|user| self.conn_of(user))
+                        .collect()
+                }
+                _ => return tracing::debug!(user = %me, room = name, "room search refused"),
+            },
         };
         for conn in targets {
             self.send(

@@ -9,7 +9,7 @@ use slsk_proto::structures::UserStats;
 use slsk_proto::tables::{ConnectionType, LoginRejectionReason, ObfuscationType, UserStatus};
 
 use super::*;
-use crate::config::{PasswordCost, ServerConfig};
+use crate::config::{FloodLimits, PasswordCost, Rate, ServerConfig};
 use crate::store::Store;
 
 struct Harness {
@@ -1157,3 +1157,9 @@ fn related_searches_are_always_empty() {
         }]
     );
 }
+
+mod admin;
+mod churn;
+mod private_rooms;
+mod rooms;
+mod social;
