@@ -1,9 +1,10 @@
 //! Tokio networking for the Soulseek protocol.
 //!
-//! - [`client`]: the session with the server. [`Client::connect`] logs in
-//!   and keeps the session alive (keepalive, reconnection); the [`Client`]
-//!   handle asks the server things and sends private messages; [`Events`]
-//!   reports what happens.
+//! - [`client`]: the session with the server and the peers.
+//!   [`Client::connect`] starts the peer layer, logs in and keeps the
+//!   session alive (keepalive, reconnection); the [`Client`] handle asks the
+//!   server things, sends private messages and asks peers for their user
+//!   info ([`Client::user_info`]); [`Events`] reports what happens.
 //! - [`MessageCodec`]: a tokio-util codec that turns a byte stream of one
 //!   connection kind into typed messages of `slsk-proto` and back.
 //!   [`ObfuscatedCodec`] does the same for obfuscated peer connections, and
@@ -56,7 +57,8 @@
 //! use slsk_net::{Client, ClientConfig, Event};
 //!
 //! let mut config = ClientConfig::new(server_address, "alice", "secret");
-//! config.listen_port = 2234; // where our peer listener accepts connections
+//! // Peers connect to a free port on 127.0.0.1 unless told otherwise.
+//! config.user_info.description = "alice, testing slsk".into();
 //!
 //! let (client, mut events) = Client::connect(config).await?;
 //! client.send_private_message("bob", "hello bob").await?;
@@ -82,6 +84,7 @@ mod handshake;
 mod listener;
 mod obfuscated;
 mod peers;
+mod stats;
 
 pub use client::{Client, ClientConfig, Event, Events};
 pub use codec::MessageCodec;
@@ -93,3 +96,4 @@ pub use handshake::DistributedConnection;
 pub use obfuscated::{ObfuscatedCodec, PeerCodec};
 pub use peers::{PeerConfig, PeerError, PeerEvent, PeerEvents, Peers};
 pub use slsk_proto;
+pub use stats::PeerStats;

@@ -1,7 +1,6 @@
 //! The client session against a scripted fake server on loopback.
 
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -9,18 +8,18 @@ use futures_util::{SinkExt, StreamExt};
 use slsk_net::MessageCodec;
 use slsk_net::client::{
     CLIENT_MAJOR_VERSION, CLIENT_MINOR_VERSION, Client, ClientConfig, ConnectError, Event, Events,
-    OwnStatus, PeerLink, PrivateMessage, RequestError,
+    OwnStatus, PeerRequestError, PrivateMessage, RequestError,
 };
 use slsk_proto::server::{
-    GetPeerAddressRequest, GetUserStatusRequest, GetUserStatusResponse, KickedResponse,
-    LoginResponse, PingRequest, PrivateChatMessageAckRequest, PrivateChatMessageRequest,
-    PrivateChatMessageResponse, ServerRequest, ServerResponse, SetListenPortRequest,
+    GetPeerAddressRequest, GetPeerAddressResponse, GetUserStatusRequest, GetUserStatusResponse,
+    KickedResponse, LoginResponse, PingRequest, PrivateChatMessageAckRequest,
+    PrivateChatMessageRequest, PrivateChatMessageResponse, ServerRequest, ServerResponse,
+    SetListenPortRequest,
 };
 use slsk_proto::tables::{LoginRejectionReason, ObfuscationType, UserStatus};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tokio_util::codec::{Decoder, FramedRead, FramedWrite};
 
@@ -44,8 +43,10 @@ impl FakeServer {
             username,
             "secret",
         );
-        config.listen_port = 2234;
-        config.obfuscated_port = Some(2235);
+        // Overrides, as behind a port forward; the listeners bind free ports.
+        config.advertised_port = Some(2234);
+        config.advertised_obfuscated_port = Some(2235);
+        config.peer.obfuscated_listen_addr = Some("127.0.0.1:0".parse().unwrap());
         config.timing.request_timeout = Duration::from_secs(10);
         config.timing.login_timeout = Duration::from_secs(10);
         config.reconnect.first_delay_min = Duration::from_millis(5);
@@ -574,51 +575,61 @@ async fn password_change_is_confirmed_by_the_server() {
 }
 
 #[tokio::test]
-async fn peer_layer_requests_and_hook() {
+async fn without_overrides_the_bound_ports_are_advertised() {
     let server = FakeServer::start().await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (peer_tx, peer_rx) = mpsc::channel(4);
-    let link = PeerLink {
-        requests: Some(peer_rx),
-        on_server_message: Some({
-            let seen = seen.clone();
-            Arc::new(move |m: &ServerResponse| seen.lock().unwrap().push(m.name()))
-        }),
-    };
-    let (client, side) = tokio::join!(Client::connect_with(server.config("alice"), link), async {
+    let mut config = server.config("alice");
+    config.advertised_port = None;
+    config.advertised_obfuscated_port = None;
+    let (client, side) = tokio::join!(Client::connect(config), async {
         let mut side = server.accept().await;
-        side.accept_login().await;
-        side
+        let first = side.first_read().await;
+        side.send_login_success().await;
+        first
     });
-    let (client, mut events) = client.unwrap();
-    let mut side = side;
-    peer_tx
-        .send(
-            GetPeerAddressRequest {
-                username: "bob".into(),
-            }
-            .into(),
-        )
-        .await
-        .unwrap();
+    let (client, _events) = client.unwrap();
+    let peers = client.peers();
+    assert_ne!(peers.listen_port(), 0);
     assert_eq!(
-        side.recv().await,
-        GetPeerAddressRequest {
-            username: "bob".into()
+        side[1],
+        SetListenPortRequest {
+            port: u32::from(peers.listen_port()),
+            obfuscation_type: Some(ObfuscationType::Rotated),
+            obfuscated_port: peers.obfuscated_port().map(u32::from),
         }
         .into()
     );
-    let unknown = ServerResponse::Unknown {
-        code: 9999,
-        payload: vec![1, 2],
-    };
-    side.send(unknown.clone()).await;
-    assert_eq!(
-        wait_for(&mut events, |e| matches!(e, Event::ServerMessage(_))).await,
-        Event::ServerMessage(unknown)
-    );
-    assert_eq!(*seen.lock().unwrap(), ["Login", "Unknown"]);
     client.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_peer_layer_talks_to_the_server_through_the_session() {
+    let server = FakeServer::start().await;
+    let (client, _events, mut side) = logged_in(&server, server.config("alice")).await;
+    let (result, ()) = tokio::join!(client.user_info("bob"), async {
+        // The peer layer's requests go out on the session's connection...
+        assert_eq!(
+            side.recv().await,
+            GetPeerAddressRequest {
+                username: "bob".into()
+            }
+            .into()
+        );
+        assert!(
+            matches!(side.recv().await, ServerRequest::ConnectToPeer(r) if r.username == "bob")
+        );
+        // ...and the server's answer reaches it: bob is offline.
+        side.send(GetPeerAddressResponse {
+            username: "bob".into(),
+            ip: Ipv4Addr::UNSPECIFIED,
+            port: 0,
+            obfuscation_type: None,
+            obfuscated_port: None,
+        })
+        .await;
+    });
+    assert_eq!(result, Err(PeerRequestError::Offline));
+    client.shutdown().await;
+    assert_eq!(client.user_info("bob").await, Err(PeerRequestError::Closed));
 }
 
 #[tokio::test]
