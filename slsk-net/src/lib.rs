@@ -9,14 +9,15 @@
 //!   connection kind into typed messages of `slsk-proto` and back.
 //!   [`ObfuscatedCodec`] does the same for obfuscated peer connections, and
 //!   [`PeerCodec`] is either.
-//! - [`Peers`]: the peer connection layer. It listens (on a plain and
+//! - [`Peers`]: the peer connection layer, which [`Client`] starts and
+//!   drives (it can also run on its own). It listens (on a plain and
 //!   optionally an obfuscated port), reads the peer-init message of every
 //!   accepted socket, connects to users both ways at once (directly, and
 //!   through the server with ConnectToPeer / PierceFirewall), keeps one
 //!   queue of outgoing messages per user over its `P` connections, and hands
 //!   out `D` and `F` connections ([`DistributedConnection`],
 //!   [`FileConnection`]). Bad input from a peer only ever closes that
-//!   peer's connection.
+//!   peer's connection. [`PeerStats`] counts connections per path.
 //! - [`Connector`]: the decisions of connection establishment, without I/O,
 //!   which [`Peers`] drives.
 //!

@@ -694,3 +694,13 @@ async fn a_server_that_stops_reading_is_dropped_after_the_write_timeout() {
     assert_events_end(&mut events).await;
     assert!(client.is_closed());
 }
+
+#[tokio::test]
+async fn a_peer_port_already_taken_fails_the_connect() {
+    let server = FakeServer::start().await;
+    let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = server.config("alice");
+    config.peer.listen_addr = taken.local_addr().unwrap();
+    let result = timeout(TIMEOUT, Client::connect(config)).await.unwrap();
+    assert!(matches!(result, Err(ConnectError::Listen(_))), "{result:?}");
+}
