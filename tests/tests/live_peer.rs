@@ -378,6 +378,20 @@ async fn two_peers_search_browse_and_download() {
             "{remote_path}"
         );
 
+        // aioslsk closes the connection the results came on right after
+        // reporting them; a browse sent meanwhile on that connection would be
+        // lost (an aioslsk race), so wait for the close.
+        carol
+            .next_event(
+                |e| {
+                    e["event"] == "peer_disconnected"
+                        && e["user"] == "dave"
+                        && e["connection_type"] == "P"
+                },
+                SHORT,
+            )
+            .await
+            .unwrap();
         let shares = carol.browse("dave").await.unwrap();
         let directory = &shares["directories"][0];
         assert_eq!(directory["files"][0]["filesize"], content.len());
