@@ -704,3 +704,95 @@ async fn a_peer_port_already_taken_fails_the_connect() {
     let result = timeout(TIMEOUT, Client::connect(config)).await.unwrap();
     assert!(matches!(result, Err(ConnectError::Listen(_))), "{result:?}");
 }
+
+#[tokio::test]
+async fn peers_get_our_user_info_and_other_or_bad_peer_messages_become_events() {
+    use slsk_proto::FramedMessage;
+    use slsk_proto::peer::{PeerMessage, PeerUserInfoReply, PeerUserInfoRequest};
+    use slsk_proto::peer_init::{PeerInit, PeerInitMessage};
+    use slsk_proto::tables::ConnectionType;
+    use tokio::io::AsyncWriteExt;
+    use tokio_util::codec::Framed;
+
+    let server = FakeServer::start().await;
+    let mut config = server.config("alice");
+    config.user_info.description = "alice here".into();
+    let (client, mut events, _side) = logged_in(&server, config).await;
+
+    // A raw peer, "mallory", opens a P connection to alice.
+    let mut socket = TcpStream::connect(("127.0.0.1", client.peers().listen_port()))
+        .await
+        .unwrap();
+    let init = PeerInitMessage::from(PeerInit {
+        username: "mallory".into(),
+        connection_type: ConnectionType::Peer,
+        ticket: 0.into(),
+    });
+    socket.write_all(&init.to_frame()).await.unwrap();
+    let mut peer = Framed::new(socket, MessageCodec::<PeerMessage>::default());
+    let mut next_reply =
+        async |peer: &mut Framed<TcpStream, MessageCodec<PeerMessage>>| match timeout(
+            TIMEOUT,
+            peer.next(),
+        )
+        .await
+        .unwrap()
+        {
+            Some(Ok(Ok(PeerMessage::PeerUserInfoReply(reply)))) => reply,
+            other => panic!("expected a user info reply, got {other:?}"),
+        };
+
+    peer.send(PeerUserInfoRequest.into()).await.unwrap();
+    assert_eq!(next_reply(&mut peer).await.description, "alice here");
+
+    // A frame that does not decode (a user info reply cut short): reported,
+    // and the connection goes on.
+    let mut bad = 5u32.to_le_bytes().to_vec();
+    bad.extend_from_slice(&16u32.to_le_bytes());
+    bad.push(1);
+    peer.get_mut().write_all(&bad).await.unwrap();
+    let event = wait_for(&mut events, |e| matches!(e, Event::PeerBadMessage { .. })).await;
+    assert!(
+        matches!(&event, Event::PeerBadMessage { username, .. } if username == "mallory"),
+        "{event:?}"
+    );
+
+    // A message the client does not handle arrives as an event.
+    let unknown = PeerMessage::Unknown {
+        code: 9000,
+        payload: vec![1, 2, 3],
+    };
+    peer.send(unknown.clone()).await.unwrap();
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::PeerMessage { .. })).await,
+        Event::PeerMessage {
+            username: "mallory".into(),
+            message: unknown
+        }
+    );
+
+    // A flood of requests is answered within bounds; the client goes on.
+    for _ in 0..500 {
+        peer.feed(PeerUserInfoRequest.into()).await.unwrap();
+    }
+    peer.flush().await.unwrap();
+    assert_eq!(next_reply(&mut peer).await.description, "alice here");
+    // A reply nobody asked for is an event too.
+    let unsolicited = PeerUserInfoReply {
+        description: "mallory".into(),
+        picture: None,
+        upload_slots: 1,
+        queue_size: 0,
+        has_slots_free: true,
+        upload_permissions: None,
+    };
+    peer.send(unsolicited.clone().into()).await.unwrap();
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::PeerMessage { .. })).await,
+        Event::PeerMessage {
+            username: "mallory".into(),
+            message: unsolicited.into()
+        }
+    );
+    client.shutdown().await;
+}
