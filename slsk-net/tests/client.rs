@@ -730,17 +730,16 @@ async fn peers_get_our_user_info_and_other_or_bad_peer_messages_become_events() 
     });
     socket.write_all(&init.to_frame()).await.unwrap();
     let mut peer = Framed::new(socket, MessageCodec::<PeerMessage>::default());
-    let mut next_reply =
-        async |peer: &mut Framed<TcpStream, MessageCodec<PeerMessage>>| match timeout(
-            TIMEOUT,
-            peer.next(),
-        )
-        .await
-        .unwrap()
-        {
-            Some(Ok(Ok(PeerMessage::PeerUserInfoReply(reply)))) => reply,
-            other => panic!("expected a user info reply, got {other:?}"),
-        };
+    let next_reply = async |peer: &mut Framed<TcpStream, MessageCodec<PeerMessage>>| match timeout(
+        TIMEOUT,
+        peer.next(),
+    )
+    .await
+    .unwrap()
+    {
+        Some(Ok(Ok(PeerMessage::PeerUserInfoReply(reply)))) => reply,
+        other => panic!("expected a user info reply, got {other:?}"),
+    };
 
     peer.send(PeerUserInfoRequest.into()).await.unwrap();
     assert_eq!(next_reply(&mut peer).await.description, "alice here");
