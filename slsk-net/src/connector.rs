@@ -97,8 +97,12 @@ pub enum Via {
 pub enum FailReason {
     /// The server gave address 0.0.0.0: the user is not online.
     Offline,
-    /// Neither path worked (refused, CannotConnect, or timed out).
+    /// Neither path worked: the direct dial failed (refused, or over its
+    /// own timeout) and the peer could not dial back (CannotConnect).
     Unreachable,
+    /// The request's time ([`ConnectorConfig::indirect_timeout`]) ran out
+    /// before both paths had answered.
+    TimedOut,
     /// The server connection was lost before the request finished.
     ServerLost,
     /// Our username is not known yet (not logged in).
@@ -206,6 +210,8 @@ struct Request {
     direct: Direct,
     indirect_failed: bool,
     offline: bool,
+    /// The deadline passed: the failure is a timeout, not a refusal.
+    timed_out: bool,
     deadline: Instant,
 }
 
@@ -348,6 +354,7 @@ impl Connector {
                 direct: Direct::AwaitingAddress,
                 indirect_failed: false,
                 offline: false,
+                timed_out: false,
                 deadline: now + self.config.indirect_timeout,
             },
         );
@@ -552,6 +559,7 @@ impl Connector {
         for id in late {
             let request = self.requests.get_mut(&id).expect("present");
             request.indirect_failed = true;
+            request.timed_out = true;
             if request.direct == Direct::AwaitingAddress {
                 request.direct = Direct::Failed;
             }
@@ -693,6 +701,8 @@ impl Connector {
         let request = self.finish(id, false);
         let reason = if request.offline {
             FailReason::Offline
+        } else if request.timed_out {
+            FailReason::TimedOut
         } else {
             FailReason::Unreachable
         };
@@ -933,7 +943,28 @@ mod tests {
         c.poll_timeout(deadline);
         assert!(matches!(
             drain(&mut c).as_slice(),
-            [Action::Failed { request, reason: FailReason::Unreachable, .. }] if *request == id
+            [Action::Failed { request, reason: FailReason::TimedOut, .. }] if *request == id
+        ));
+    }
+
+    #[test]
+    fn a_direct_dial_outliving_the_request_deadline_fails_it_as_timed_out() {
+        let config = ConnectorConfig {
+            connect_timeout: Duration::from_secs(30),
+            ..ConnectorConfig::default()
+        };
+        let mut c = Connector::new(config, 100);
+        c.set_username("alice");
+        let now = Instant::now();
+        let id = start(&mut c, now);
+        let socket = dial(&mut c, now);
+        // The request's deadline passes while the dial goes on: no verdict.
+        c.poll_timeout(now + ConnectorConfig::default().indirect_timeout);
+        assert_eq!(drain(&mut c), []);
+        c.dial_failed(socket);
+        assert!(matches!(
+            drain(&mut c).as_slice(),
+            [Action::Failed { request, reason: FailReason::TimedOut, .. }] if *request == id
         ));
     }
 

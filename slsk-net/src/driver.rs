@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slsk_proto::peer::PeerMessage;
@@ -23,6 +24,7 @@ use crate::file::FileConnection;
 use crate::handshake::{self, DistributedConnection, InitFramed};
 use crate::listener::Accepted;
 use crate::peers::{PeerConfig, PeerError, PeerEvent};
+use crate::stats::Counters;
 
 /// Room for reports from dial and connection tasks.
 const INTERNAL_QUEUE: usize = 256;
@@ -54,6 +56,7 @@ pub(crate) fn spawn(
     commands: mpsc::Receiver<Command>,
     accepted: mpsc::Receiver<Accepted>,
     shutdown: CancellationToken,
+    counters: Arc<Counters>,
 ) -> JoinHandle<()> {
     let (dialed_tx, dialed_rx) = mpsc::channel(INTERNAL_QUEUE);
     let (closed_tx, closed_rx) = mpsc::channel(INTERNAL_QUEUE);
@@ -85,6 +88,7 @@ pub(crate) fn spawn(
         waiters: HashMap::new(),
         links: HashMap::new(),
         next_connection: 0,
+        counters,
     };
     tokio::spawn(core.run(commands, accepted, dialed_rx, closed_rx))
 }
@@ -133,6 +137,7 @@ struct Core {
     waiters: HashMap<RequestId, Vec<Waiter>>,
     links: HashMap<String, Link>,
     next_connection: u64,
+    counters: Arc<Counters>,
 }
 
 impl Core {
@@ -417,8 +422,12 @@ impl Core {
     ) {
         let limits = self.config.limits.clone();
         let report = self.dialed_tx.clone();
+        let counters = self.counters.clone();
         let task = tokio::spawn(async move {
             let result = handshake::dial(addr, obfuscated, init, &limits).await;
+            if result.is_ok() {
+                counters.dialled(obfuscated);
+            }
             let _ = report.send(Dialed { socket, result }).await;
         });
         self.dials.insert(socket, task.abort_handle());

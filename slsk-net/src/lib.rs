@@ -1,25 +1,6 @@
 //! Tokio networking for the Soulseek protocol.
 //!
-//! - [`client`]: the session with the server. [`Client::connect`] logs in
-//!   and keeps the session alive (keepalive, reconnection); the [`Client`]
-//!   handle asks the server things and sends private messages; [`Events`]
-//!   reports what happens.
-//! - [`MessageCodec`]: a tokio-util codec that turns a byte stream of one
-//!   connection kind into typed messages of `slsk-proto` and back.
-//!   [`ObfuscatedCodec`] does the same for obfuscated peer connections, and
-//!   [`PeerCodec`] is either.
-//! - [`Peers`]: the peer connection layer. It listens (on a plain and
-//!   optionally an obfuscated port), reads the peer-init message of every
-//!   accepted socket, connects to users both ways at once (directly, and
-//!   through the server with ConnectToPeer / PierceFirewall), keeps one
-//!   queue of outgoing messages per user over its `P` connections, and hands
-//!   out `D` and `F` connections ([`DistributedConnection`],
-//!   [`FileConnection`]). Bad input from a peer only ever closes that
-//!   peer's connection.
-//! - [`Connector`]: the decisions of connection establishment, without I/O,
-//!   which [`Peers`] drives.
-//!
-//! # Log in and exchange private messages
+//! Log in and exchange private messages:
 //!
 //! ```
 //! # // A fake server on loopback stands in for a real one, so this runs.
@@ -56,7 +37,8 @@
 //! use slsk_net::{Client, ClientConfig, Event};
 //!
 //! let mut config = ClientConfig::new(server_address, "alice", "secret");
-//! config.listen_port = 2234; // where our peer listener accepts connections
+//! // Peers connect to a free port on 127.0.0.1 unless told otherwise.
+//! config.user_info.description = "alice, testing slsk".into();
 //!
 //! let (client, mut events) = Client::connect(config).await?;
 //! client.send_private_message("bob", "hello bob").await?;
@@ -71,6 +53,29 @@
 //! client.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Contents
+//!
+//! - [`client`]: the session with the server and the peers.
+//!   [`Client::connect`] starts the peer layer, logs in and keeps the
+//!   session alive (keepalive, reconnection); the [`Client`] handle asks the
+//!   server things, sends private messages and asks peers for their user
+//!   info ([`Client::user_info`]); [`Events`] reports what happens.
+//! - [`MessageCodec`]: a tokio-util codec that turns a byte stream of one
+//!   connection kind into typed messages of `slsk-proto` and back.
+//!   [`ObfuscatedCodec`] does the same for obfuscated peer connections, and
+//!   [`PeerCodec`] is either.
+//! - [`Peers`]: the peer connection layer, which [`Client`] starts and
+//!   drives (it can also run on its own). It listens (on a plain and
+//!   optionally an obfuscated port), reads the peer-init message of every
+//!   accepted socket, connects to users both ways at once (directly, and
+//!   through the server with ConnectToPeer / PierceFirewall), keeps one
+//!   queue of outgoing messages per user over its `P` connections, and hands
+//!   out `D` and `F` connections ([`DistributedConnection`],
+//!   [`FileConnection`]). Bad input from a peer only ever closes that
+//!   peer's connection. [`PeerStats`] counts connections per path.
+//! - [`Connector`]: the decisions of connection establishment, without I/O,
+//!   which [`Peers`] drives.
 
 pub mod client;
 mod codec;
@@ -82,6 +87,7 @@ mod handshake;
 mod listener;
 mod obfuscated;
 mod peers;
+mod stats;
 
 pub use client::{Client, ClientConfig, Event, Events};
 pub use codec::MessageCodec;
@@ -93,3 +99,4 @@ pub use handshake::DistributedConnection;
 pub use obfuscated::{ObfuscatedCodec, PeerCodec};
 pub use peers::{PeerConfig, PeerError, PeerEvent, PeerEvents, Peers};
 pub use slsk_proto;
+pub use stats::PeerStats;

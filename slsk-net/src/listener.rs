@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, warn};
 
 use crate::handshake::{InitFramed, read_peer_init};
+use crate::stats::Counters;
 
 /// A socket that sent a well-formed peer-init message.
 pub(crate) struct Accepted {
@@ -29,6 +30,7 @@ pub(crate) struct AcceptSettings {
     pub handshake_timeout: Duration,
     /// Sockets waiting for their peer-init message, over all listeners.
     pub handshakes: Arc<Semaphore>,
+    pub counters: Arc<Counters>,
 }
 
 /// Accepts sockets until `shutdown`, reading each one's peer-init message
@@ -80,6 +82,7 @@ pub(crate) async fn accept_loop(
                 drop(permit);
                 match result {
                     Ok((init, framed)) => {
+                        settings.counters.accepted(obfuscated);
                         let _ = out.send(Accepted { init, framed, addr }).await;
                     }
                     Err(e) => debug!(error = %e, "handshake failed, dropping"),

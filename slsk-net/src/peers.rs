@@ -21,6 +21,7 @@ use crate::driver::{self, Command};
 use crate::file::FileConnection;
 use crate::handshake::DistributedConnection;
 use crate::listener::{AcceptSettings, accept_loop};
+use crate::stats::{Counters, PeerStats};
 
 /// Settings of the peer connection layer.
 #[derive(Debug, Clone)]
@@ -115,8 +116,11 @@ pub enum PeerEvent {
 pub enum PeerError {
     /// The server says the user is not online.
     Offline,
-    /// Neither the direct nor the indirect path worked in time.
+    /// Neither path worked: our dial failed and the peer could not dial
+    /// back (the server relayed its CannotConnect).
     Unreachable,
+    /// No path worked within [`PeerConfig::indirect_timeout`].
+    TimedOut,
     /// The server connection was lost while connecting.
     ServerLost,
     /// Our username is not set yet ([`Peers::set_username`]).
@@ -134,6 +138,7 @@ impl std::fmt::Display for PeerError {
         match self {
             Self::Offline => f.write_str("the user is offline"),
             Self::Unreachable => f.write_str("the peer could not be reached"),
+            Self::TimedOut => f.write_str("connecting to the peer timed out"),
             Self::ServerLost => f.write_str("the server connection was lost"),
             Self::NoUsername => f.write_str("our username is not set"),
             Self::Closed => f.write_str("the connection closed"),
@@ -150,6 +155,7 @@ impl From<FailReason> for PeerError {
         match reason {
             FailReason::Offline => Self::Offline,
             FailReason::Unreachable => Self::Unreachable,
+            FailReason::TimedOut => Self::TimedOut,
             FailReason::ServerLost => Self::ServerLost,
             FailReason::NoUsername => Self::NoUsername,
         }
@@ -210,6 +216,16 @@ struct Inner {
     obfuscated_port: Option<u16>,
     shutdown: CancellationToken,
     core: Mutex<Option<JoinHandle<()>>>,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peers")
+            .field("listen_port", &self.inner.listen_port)
+            .field("obfuscated_port", &self.inner.obfuscated_port)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Peers {
@@ -236,10 +252,12 @@ impl Peers {
         let (commands_tx, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let (accepted_tx, accepted_rx) = mpsc::channel(ACCEPTED_QUEUE);
 
+        let counters = Arc::new(Counters::default());
         let settings = AcceptSettings {
             limits: config.limits.clone(),
             handshake_timeout: config.handshake_timeout,
             handshakes: Arc::new(Semaphore::new(config.max_handshakes)),
+            counters: counters.clone(),
         };
         tokio::spawn(accept_loop(
             listener,
@@ -265,6 +283,7 @@ impl Peers {
             commands_rx,
             accepted_rx,
             shutdown.clone(),
+            counters.clone(),
         );
         let peers = Peers {
             inner: Arc::new(Inner {
@@ -273,6 +292,7 @@ impl Peers {
                 obfuscated_port,
                 shutdown,
                 core: Mutex::new(Some(core)),
+                counters,
             }),
         };
         Ok((peers, PeerEvents(events_rx)))
@@ -287,6 +307,11 @@ impl Peers {
     /// obfuscation type 1).
     pub fn obfuscated_port(&self) -> Option<u16> {
         self.inner.obfuscated_port
+    }
+
+    /// How many connections each path has carried so far.
+    pub fn stats(&self) -> PeerStats {
+        self.inner.counters.snapshot()
     }
 
     /// Our username, sent in PeerInit; known after login.

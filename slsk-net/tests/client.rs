@@ -1,24 +1,25 @@
 //! The client session against a scripted fake server on loopback.
 
-mod support;
-
-use std::sync::{Arc, Mutex};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
+use slsk_net::MessageCodec;
 use slsk_net::client::{
     CLIENT_MAJOR_VERSION, CLIENT_MINOR_VERSION, Client, ClientConfig, ConnectError, Event,
-    OwnStatus, PeerLink, PrivateMessage, RequestError,
+    OwnStatus, PeerRequestError, PrivateMessage, RequestError,
 };
 use slsk_proto::server::{
-    GetPeerAddressRequest, GetUserStatusRequest, GetUserStatusResponse, KickedResponse,
-    LoginResponse, PingRequest, PrivateChatMessageAckRequest, PrivateChatMessageRequest,
-    PrivateChatMessageResponse, ServerRequest, ServerResponse, SetListenPortRequest,
+    GetPeerAddressRequest, GetPeerAddressResponse, GetUserStatusRequest, GetUserStatusResponse,
+    KickedResponse, LoginResponse, PingRequest, PrivateChatMessageAckRequest,
+    PrivateChatMessageRequest, PrivateChatMessageResponse, ServerRequest, ServerResponse,
+    SetListenPortRequest,
 };
 use slsk_proto::tables::{LoginRejectionReason, ObfuscationType, UserStatus};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
+
+mod support;
 
 use support::{FakeServer, TIMEOUT, assert_events_end, logged_in, next_event, wait_for};
 
@@ -390,63 +391,72 @@ async fn password_change_is_confirmed_by_the_server() {
             ServerRequest::NewPassword(request) => assert_eq!(request.password, "n3w"),
             other => panic!("{other:?}"),
         }
-        side.send(ServerResponse::NewPassword(
-            slsk_proto::server::NewPasswordResponse {
-                password: "n3w".into(),
-            },
-        ))
-        .await;
+        // The server-to-client direction of code 142 (not in the schema yet).
+        let mut payload = 3u32.to_le_bytes().to_vec();
+        payload.extend_from_slice(b"n3w");
+        side.send(ServerResponse::Unknown { code: 142, payload })
+            .await;
     });
     result.unwrap();
     client.shutdown().await;
 }
 
 #[tokio::test]
-async fn peer_layer_requests_and_hook() {
+async fn without_overrides_the_bound_ports_are_advertised() {
     let server = FakeServer::start().await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (peer_tx, peer_rx) = mpsc::channel(4);
-    let link = PeerLink {
-        requests: Some(peer_rx),
-        on_server_message: Some({
-            let seen = seen.clone();
-            Arc::new(move |m: &ServerResponse| seen.lock().unwrap().push(m.name()))
-        }),
-    };
-    let (client, side) = tokio::join!(Client::connect_with(server.config("alice"), link), async {
+    let mut config = server.config("alice");
+    config.advertised_port = None;
+    config.advertised_obfuscated_port = None;
+    let (client, side) = tokio::join!(Client::connect(config), async {
         let mut side = server.accept().await;
-        side.accept_login().await;
-        side
+        let first = side.first_read().await;
+        side.send_login_success().await;
+        first
     });
-    let (client, mut events) = client.unwrap();
-    let mut side = side;
-    peer_tx
-        .send(
-            GetPeerAddressRequest {
-                username: "bob".into(),
-            }
-            .into(),
-        )
-        .await
-        .unwrap();
+    let (client, _events) = client.unwrap();
+    let peers = client.peers();
+    assert_ne!(peers.listen_port(), 0);
     assert_eq!(
-        side.recv().await,
-        GetPeerAddressRequest {
-            username: "bob".into()
+        side[1],
+        SetListenPortRequest {
+            port: u32::from(peers.listen_port()),
+            obfuscation_type: Some(ObfuscationType::Rotated),
+            obfuscated_port: peers.obfuscated_port().map(u32::from),
         }
         .into()
     );
-    let unknown = ServerResponse::Unknown {
-        code: 9999,
-        payload: vec![1, 2],
-    };
-    side.send(unknown.clone()).await;
-    assert_eq!(
-        wait_for(&mut events, |e| matches!(e, Event::ServerMessage(_))).await,
-        Event::ServerMessage(unknown)
-    );
-    assert_eq!(*seen.lock().unwrap(), ["Login", "Unknown"]);
     client.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_peer_layer_talks_to_the_server_through_the_session() {
+    let server = FakeServer::start().await;
+    let (client, _events, mut side) = logged_in(&server, server.config("alice")).await;
+    let (result, ()) = tokio::join!(client.user_info("bob"), async {
+        // The peer layer's requests go out on the session's connection...
+        assert_eq!(
+            side.recv().await,
+            GetPeerAddressRequest {
+                username: "bob".into()
+            }
+            .into()
+        );
+        assert!(
+            matches!(side.recv().await, ServerRequest::ConnectToPeer(r) if r.username == "bob")
+        );
+        // ...and the server's answer reaches it: bob is offline.
+        side.send(GetPeerAddressResponse {
+            username: "bob".into(),
+            ip: Ipv4Addr::UNSPECIFIED,
+            port: 0,
+            obfuscation_type: None,
+            obfuscated_port: None,
+        })
+        .await;
+    });
+    assert_eq!(result, Err(PeerRequestError::Offline));
+    client.shutdown().await;
+    assert_eq!(client.user_info("bob").await, Err(PeerRequestError::Closed));
 }
 
 #[tokio::test]
@@ -510,4 +520,105 @@ async fn a_server_that_stops_reading_is_dropped_after_the_write_timeout() {
     );
     assert_events_end(&mut events).await;
     assert!(client.is_closed());
+}
+
+#[tokio::test]
+async fn a_peer_port_already_taken_fails_the_connect() {
+    let server = FakeServer::start().await;
+    let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = server.config("alice");
+    config.peer.listen_addr = taken.local_addr().unwrap();
+    let result = timeout(TIMEOUT, Client::connect(config)).await.unwrap();
+    assert!(matches!(result, Err(ConnectError::Listen(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn peers_get_our_user_info_and_other_or_bad_peer_messages_become_events() {
+    use slsk_proto::FramedMessage;
+    use slsk_proto::peer::{PeerMessage, PeerUserInfoReply, PeerUserInfoRequest};
+    use slsk_proto::peer_init::{PeerInit, PeerInitMessage};
+    use slsk_proto::tables::ConnectionType;
+    use tokio::io::AsyncWriteExt;
+    use tokio_util::codec::Framed;
+
+    let server = FakeServer::start().await;
+    let mut config = server.config("alice");
+    config.user_info.description = "alice here".into();
+    let (client, mut events, _side) = logged_in(&server, config).await;
+
+    // A raw peer, "mallory", opens a P connection to alice.
+    let mut socket = TcpStream::connect(("127.0.0.1", client.peers().listen_port()))
+        .await
+        .unwrap();
+    let init = PeerInitMessage::from(PeerInit {
+        username: "mallory".into(),
+        connection_type: ConnectionType::Peer,
+        ticket: 0.into(),
+    });
+    socket.write_all(&init.to_frame().unwrap()).await.unwrap();
+    let mut peer = Framed::new(socket, MessageCodec::<PeerMessage>::default());
+    let next_reply = async |peer: &mut Framed<TcpStream, MessageCodec<PeerMessage>>| match timeout(
+        TIMEOUT,
+        peer.next(),
+    )
+    .await
+    .unwrap()
+    {
+        Some(Ok(Ok(PeerMessage::PeerUserInfoReply(reply)))) => reply,
+        other => panic!("expected a user info reply, got {other:?}"),
+    };
+
+    peer.send(PeerUserInfoRequest.into()).await.unwrap();
+    assert_eq!(next_reply(&mut peer).await.description, "alice here");
+
+    // A frame that does not decode (a user info reply cut short): reported,
+    // and the connection goes on.
+    let mut bad = 5u32.to_le_bytes().to_vec();
+    bad.extend_from_slice(&16u32.to_le_bytes());
+    bad.push(1);
+    peer.get_mut().write_all(&bad).await.unwrap();
+    let event = wait_for(&mut events, |e| matches!(e, Event::PeerBadMessage { .. })).await;
+    assert!(
+        matches!(&event, Event::PeerBadMessage { username, .. } if username == "mallory"),
+        "{event:?}"
+    );
+
+    // A message the client does not handle arrives as an event.
+    let unknown = PeerMessage::Unknown {
+        code: 9000,
+        payload: vec![1, 2, 3],
+    };
+    peer.send(unknown.clone()).await.unwrap();
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::PeerMessage { .. })).await,
+        Event::PeerMessage {
+            username: "mallory".into(),
+            message: unknown
+        }
+    );
+
+    // A flood of requests is answered within bounds; the client goes on.
+    for _ in 0..500 {
+        peer.feed(PeerUserInfoRequest.into()).await.unwrap();
+    }
+    peer.flush().await.unwrap();
+    assert_eq!(next_reply(&mut peer).await.description, "alice here");
+    // A reply nobody asked for is an event too.
+    let unsolicited = PeerUserInfoReply {
+        description: "mallory".into(),
+        picture: None,
+        upload_slots: 1,
+        queue_size: 0,
+        has_slots_free: true,
+        upload_permissions: None,
+    };
+    peer.send(unsolicited.clone().into()).await.unwrap();
+    assert_eq!(
+        wait_for(&mut events, |e| matches!(e, Event::PeerMessage { .. })).await,
+        Event::PeerMessage {
+            username: "mallory".into(),
+            message: unsolicited.into()
+        }
+    );
+    client.shutdown().await;
 }

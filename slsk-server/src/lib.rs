@@ -1,45 +1,38 @@
 //! An embedded Soulseek server, for demos, tests and private networks.
 //!
-//! Start one on a free loopback port and log in with a raw
-//! [`slsk_net::MessageCodec`] client:
+//! Start one on a free loopback port, as a test would, and log two
+//! [`slsk_net::Client`]s in to it:
 //!
 //! ```
-//! use futures_util::{SinkExt, StreamExt};
-//! use slsk_net::MessageCodec;
-//! use slsk_proto::server::{LoginRequest, LoginResponse, ServerRequest, ServerResponse};
+//! use slsk_net::{Client, ClientConfig, Event};
 //! use slsk_server::{PasswordCost, Server, ServerConfig};
-//! use tokio_util::codec::{FramedRead, FramedWrite};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = Server::start(ServerConfig {
 //!     listen: "127.0.0.1:0".parse()?,
+//!     // Cheap password hashing: tests log in often.
 //!     password_cost: PasswordCost::TEST,
 //!     ..ServerConfig::default()
 //! })
 //! .await?;
-//!
-//! let stream = tokio::net::TcpStream::connect(server.local_addr()).await?;
-//! let (read, write) = stream.into_split();
-//! let mut from_server = FramedRead::new(read, MessageCodec::<ServerResponse>::default());
-//! let mut to_server = FramedWrite::new(write, MessageCodec::<ServerRequest>::default());
+//! let address = server.local_addr().to_string();
 //!
 //! // The first login with a new name registers it.
-//! to_server
-//!     .send(ServerRequest::from(LoginRequest {
-//!         username: "alice".into(),
-//!         password: "secret".into(),
-//!         version: 160,
-//!         md5_hash: Some(slsk_proto::login_hash("alice", "secret")),
-//!         minor_version: Some(1),
-//!     }))
-//!     .await?;
-//! match from_server.next().await.unwrap()?? {
-//!     ServerResponse::Login(LoginResponse::Success { md5_hash, .. }) => {
-//!         assert_eq!(md5_hash, slsk_proto::password_hash("secret"));
+//! let (alice, _) = Client::connect(ClientConfig::new(&address, "alice", "secret")).await?;
+//! let (bob, mut bob_events) = Client::connect(ClientConfig::new(&address, "bob", "secret")).await?;
+//! alice.send_private_message("bob", "hello bob").await?;
+//! let message = loop {
+//!     match bob_events.recv().await {
+//!         Some(Event::PrivateMessage(message)) => break message,
+//!         Some(_) => continue,
+//!         None => panic!("bob's session ended"),
 //!     }
-//!     other => panic!("unexpected {other:?}"),
-//! }
+//! };
+//! assert_eq!((message.username.as_str(), message.text.as_str()), ("alice", "hello bob"));
+//!
+//! alice.shutdown().await;
+//! bob.shutdown().await;
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```

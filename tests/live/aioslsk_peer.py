@@ -83,7 +83,7 @@ from aioslsk.events import (  # noqa: E402
     UserStatusUpdateEvent,
 )
 from aioslsk.exceptions import AuthenticationError  # noqa: E402
-from aioslsk.network.connection import ConnectionState, ServerConnection  # noqa: E402
+from aioslsk.network.connection import ConnectionState, PeerConnection, ServerConnection  # noqa: E402
 from aioslsk.settings import (  # noqa: E402
     CredentialsSettings,
     ListeningSettings,
@@ -463,8 +463,16 @@ class Driver:
         event("admin_message", message=e.message)
 
     def on_connection_state(self, e):
-        if isinstance(e.connection, ServerConnection) and e.state == ConnectionState.CLOSED:
-            event("server_disconnected", reason=e.close_reason.name if e.close_reason else None)
+        if e.state != ConnectionState.CLOSED:
+            return
+        reason = e.close_reason.name if e.close_reason else None
+        if isinstance(e.connection, ServerConnection):
+            event("server_disconnected", reason=reason)
+        elif isinstance(e.connection, PeerConnection):
+            # aioslsk closes a P connection right after reading search results
+            # from it; a test waits for this before asking the same peer more.
+            event("peer_disconnected", user=e.connection.username,
+                  connection_type=e.connection.connection_type, reason=reason)
 
     def on_session_destroyed(self, e):
         event("session_destroyed")

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use slsk_proto::Limits;
-use slsk_proto::tables::UserStatus;
+use slsk_proto::tables::{UploadPermissions, UserStatus};
+
+use crate::PeerConfig;
 
 /// The Login major version this library sends.
 ///
@@ -51,8 +53,12 @@ impl From<OwnStatus> for UserStatus {
 /// use slsk_net::client::ClientConfig;
 ///
 /// let mut config = ClientConfig::new("server.slsknet.org:2416", "JohnGalt", "secret");
-/// config.listen_port = 2234;
-/// config.obfuscated_port = Some(2235);
+/// // Listen for peers on every interface, port 2234, and obfuscated on 2235.
+/// config.peer.listen_addr = "0.0.0.0:2234".parse().unwrap();
+/// config.peer.obfuscated_listen_addr = Some("0.0.0.0:2235".parse().unwrap());
+/// // The router forwards its port 50000 to our 2234: advertise that one.
+/// config.advertised_port = Some(50000);
+/// config.user_info.description = "Hello from JohnGalt".into();
 /// config.timing.request_timeout = Duration::from_secs(20);
 /// ```
 #[derive(Debug, Clone)]
@@ -66,12 +72,23 @@ pub struct ClientConfig {
     /// [`change_password`](crate::client::Client::change_password), so that
     /// reconnects log in with the new one.
     pub password: String,
-    /// The plain listening port advertised with SetListenPort (0 if we do not
-    /// listen). The peer layer owns the listening socket; the session only
-    /// advertises it.
-    pub listen_port: u16,
-    /// The obfuscated listening port, if the peer layer listens on one.
-    pub obfuscated_port: Option<u16>,
+    /// The peer connection layer the client starts: where it listens
+    /// (plain and, optionally, obfuscated), whether it dials obfuscated
+    /// ports, its timeouts and limits. By default it listens on a free port
+    /// of 127.0.0.1 only: set [`PeerConfig::listen_addr`] to be reachable
+    /// from other machines.
+    pub peer: PeerConfig,
+    /// The plain port advertised to the server (Login's SetListenPort), if
+    /// it differs from the port the listener bound: behind NAT or a port
+    /// forward, the port peers must dial from outside. `None` (the default)
+    /// advertises the bound port.
+    pub advertised_port: Option<u16>,
+    /// The same for the obfuscated port; only advertised when
+    /// [`PeerConfig::obfuscated_listen_addr`] is set. `None` (the default)
+    /// advertises the bound port.
+    pub advertised_obfuscated_port: Option<u16>,
+    /// What we answer to a peer's user info request.
+    pub user_info: UserInfoSettings,
     /// Shared folder count reported with SharedFoldersFiles.
     pub shared_folders: u32,
     /// Shared file count reported with SharedFoldersFiles.
@@ -102,10 +119,11 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration with the defaults: no listening port advertised
-    /// (0), nothing shared, status online, no private room invitations, the
-    /// default [`Timing`] and
-    /// [`ReconnectPolicy`].
+    /// A configuration with the defaults: the default [`PeerConfig`] (a
+    /// free port on 127.0.0.1, no obfuscated port), its bound port
+    /// advertised, nothing shared, an empty user info, status online, no
+    /// private room invitations, the
+    /// default [`Timing`] and [`ReconnectPolicy`].
     pub fn new(
         server: impl Into<String>,
         username: impl Into<String>,
@@ -115,8 +133,10 @@ impl ClientConfig {
             server: server.into(),
             username: username.into(),
             password: password.into(),
-            listen_port: 0,
-            obfuscated_port: None,
+            peer: PeerConfig::default(),
+            advertised_port: None,
+            advertised_obfuscated_port: None,
+            user_info: UserInfoSettings::default(),
             shared_folders: 0,
             shared_files: 0,
             status: OwnStatus::Online,
@@ -142,6 +162,12 @@ pub struct Timing {
     /// Limit on waiting for the reply to a request (peer address, status,
     /// stats, watch, password change).
     pub request_timeout: Duration,
+    /// Limit on a request to a peer
+    /// ([`Client::user_info`](crate::client::Client::user_info)), from the
+    /// call to the peer's reply, connecting included (which
+    /// [`PeerConfig::indirect_timeout`] bounds on its own, with a more
+    /// telling error).
+    pub peer_request_timeout: Duration,
     /// Limit on writing to the server: a server that takes longer to accept
     /// our bytes is treated as gone (the connection is dropped and the
     /// session reconnects), so a stuck socket cannot stall the session.
@@ -155,8 +181,8 @@ pub struct Timing {
 }
 
 impl Default for Timing {
-    /// 10 s to connect, 30 s for the Login reply, 30 s per request, 30 s per
-    /// write, a Ping
+    /// 10 s to connect, 30 s for the Login reply, 30 s per request, 60 s
+    /// per peer request, 30 s per write, a Ping
     /// every 5 minutes (aioslsk's interval; Nicotine+ documents "at most once
     /// per minute"), TCP keepalive after 60 s idle.
     fn default() -> Self {
@@ -164,6 +190,7 @@ impl Default for Timing {
             connect_timeout: Duration::from_secs(10),
             login_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
+            peer_request_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),
             ping_interval: Duration::from_secs(5 * 60),
             tcp_keepalive: Some(Duration::from_secs(60)),
@@ -201,6 +228,43 @@ impl Default for ReconnectPolicy {
             first_delay_min: Duration::from_secs(5),
             first_delay_max: Duration::from_secs(15),
             max_delay: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// What we answer when a peer asks for our user info (PeerUserInfoReply).
+///
+/// slsk has no uploads yet, so the upload fields are reported exactly as set
+/// here; once transfers exist they will come from the upload queue instead.
+/// The defaults say so honestly: no slots, nothing queued, no free slot, no
+/// one may queue uploads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserInfoSettings {
+    /// Free-form text about ourselves. Default empty.
+    pub description: String,
+    /// The content of a picture file (any format peers can show, usually
+    /// JPEG or PNG). Default none.
+    pub picture: Option<Vec<u8>>,
+    /// Upload slots reported. Default 0.
+    pub upload_slots: u32,
+    /// Queued uploads reported. Default 0.
+    pub queue_size: u32,
+    /// Whether we report a free upload slot. Default false.
+    pub slots_free: bool,
+    /// Who we say may queue uploads. Default [`UploadPermissions::NoOne`].
+    pub upload_permissions: UploadPermissions,
+}
+
+impl Default for UserInfoSettings {
+    fn default() -> Self {
+        Self {
+            description: String::new(),
+            picture: None,
+            upload_slots: 0,
+            queue_size: 0,
+            slots_free: false,
+            upload_permissions: UploadPermissions::NoOne,
         }
     }
 }

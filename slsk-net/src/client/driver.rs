@@ -21,8 +21,7 @@ use super::config::ClientConfig;
 use super::error::{ConnectError, RequestError};
 use super::events::{Event, LoginInfo};
 use super::session::{Action, Command, EndReason, Reply, Session};
-use super::{PeerLink, ServerMessageHook};
-use crate::MessageCodec;
+use crate::{MessageCodec, Peers};
 
 /// Where a caller waits for the outcome of its command.
 pub(crate) type Responder = oneshot::Sender<Result<Reply, RequestError>>;
@@ -65,6 +64,7 @@ impl Connection {
 pub(crate) struct Driver {
     session: Session<Responder>,
     server: String,
+    username: String,
     connect_timeout: Duration,
     write_timeout: Duration,
     tcp_keepalive: Option<Duration>,
@@ -73,8 +73,11 @@ pub(crate) struct Driver {
     connecting: Option<Connecting>,
     last_connect_error: Option<io::Error>,
     requests: mpsc::Receiver<Request>,
+    /// The peer layer: sees every server message, learns our name at login
+    /// and the loss of the server, and shuts down with the session.
+    peers: Peers,
+    /// The peer layer's requests to the server.
     peer_requests: Option<mpsc::Receiver<ServerRequest>>,
-    hook: Option<ServerMessageHook>,
     events: mpsc::Sender<Event>,
     /// Events the stream had no room for yet. While it is not empty the task
     /// does not read from the server, so it holds at most the events of one
@@ -90,13 +93,15 @@ impl Driver {
         config: ClientConfig,
         session: Session<Responder>,
         requests: mpsc::Receiver<Request>,
-        link: PeerLink,
+        peers: Peers,
+        peer_requests: mpsc::Receiver<ServerRequest>,
         events: mpsc::Sender<Event>,
         first_login: oneshot::Sender<Result<LoginInfo, ConnectError>>,
     ) -> Self {
         Self {
             session,
             server: config.server,
+            username: config.username,
             connect_timeout: config.timing.connect_timeout,
             write_timeout: config.timing.write_timeout,
             tcp_keepalive: config.timing.tcp_keepalive,
@@ -105,8 +110,8 @@ impl Driver {
             connecting: None,
             last_connect_error: None,
             requests,
-            peer_requests: link.requests,
-            hook: link.on_server_message,
+            peers,
+            peer_requests: Some(peer_requests),
             events,
             outbox: VecDeque::new(),
             first_login: Some(first_login),
@@ -208,9 +213,7 @@ impl Driver {
         match frame {
             Some(Ok(Ok(message))) => {
                 debug!(message = message.name(), "from server");
-                if let Some(hook) = &self.hook {
-                    hook(&message);
-                }
+                self.peers.handle_server_message(&message);
                 self.session.server_message(message, now());
             }
             Some(Ok(Err(error))) => {
@@ -248,7 +251,14 @@ impl Driver {
                             }
                         }
                     }
-                    Action::Emit(event) => self.emit(event),
+                    Action::Emit(event) => {
+                        if event == Event::Disconnected {
+                            // No address or relay will come for pending
+                            // peer requests.
+                            self.peers.server_lost();
+                        }
+                        self.emit(event)
+                    }
                     Action::Reply(responder, result) => {
                         // The caller may have given up (dropped its future).
                         let _ = responder.send(result);
@@ -257,6 +267,7 @@ impl Driver {
                     Action::CloseConnection => self.connection = None,
                     Action::LoggedIn(info) => {
                         info!(greeting = %info.greeting, "logged in");
+                        self.peers.set_username(&self.username);
                         if let Some(first) = self.first_login.take() {
                             let _ = first.send(Ok(info));
                         }
@@ -336,6 +347,7 @@ impl Driver {
                 debug!("closing the server connection timed out");
             }
         }
+        self.peers.shutdown().await;
         for done in self.shutdown_waiters.drain(..) {
             let _ = done.send(());
         }

@@ -5,6 +5,8 @@ use std::io;
 
 use slsk_proto::tables::LoginRejectionReason;
 
+use crate::PeerError;
+
 /// Why [`Client::connect`](crate::client::Client::connect) failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -12,6 +14,10 @@ pub enum ConnectError {
     /// The server address could not be resolved or the TCP connection
     /// failed.
     Io(io::Error),
+    /// A peer listener could not bind its address
+    /// ([`PeerConfig::listen_addr`](crate::PeerConfig::listen_addr) or
+    /// [`obfuscated_listen_addr`](crate::PeerConfig::obfuscated_listen_addr)).
+    Listen(io::Error),
     /// The TCP connection or the Login reply took longer than the
     /// configured timeout.
     Timeout,
@@ -32,6 +38,7 @@ impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Io(e) => write!(f, "cannot connect to the server: {e}"),
+            Self::Listen(e) => write!(f, "cannot listen for peers: {e}"),
             Self::Timeout => f.write_str("timed out connecting or logging in to the server"),
             Self::Rejected {
                 reason,
@@ -46,7 +53,7 @@ impl fmt::Display for ConnectError {
 impl std::error::Error for ConnectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Io(e) => Some(e),
+            Self::Io(e) | Self::Listen(e) => Some(e),
             _ => None,
         }
     }
@@ -90,3 +97,58 @@ impl fmt::Display for RequestError {
 }
 
 impl std::error::Error for RequestError {}
+
+/// Why a request to a peer
+/// ([`Client::user_info`](crate::client::Client::user_info)) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerRequestError {
+    /// The server says the user is not online.
+    Offline,
+    /// The peer cannot be reached: our direct dial failed and the peer
+    /// could not dial us back (the server relayed its CannotConnect).
+    Unreachable,
+    /// No connection within
+    /// [`PeerConfig::indirect_timeout`](crate::PeerConfig::indirect_timeout),
+    /// or no reply within [`Timing::peer_request_timeout`](crate::client::Timing::peer_request_timeout).
+    Timeout,
+    /// The server connection was lost while connecting to the peer, or we
+    /// are not logged in.
+    NotConnected,
+    /// The peer's connection closed before the request could be queued.
+    ConnectionClosed,
+    /// Too many users are being asked at once
+    /// ([`ClientConfig::max_pending_requests`](crate::client::ClientConfig::max_pending_requests)).
+    TooManyPending,
+    /// The client session has ended.
+    Closed,
+}
+
+impl fmt::Display for PeerRequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Offline => "the user is offline",
+            Self::Unreachable => "the peer cannot be reached either way",
+            Self::Timeout => "the peer did not connect or reply in time",
+            Self::NotConnected => "not connected to the server",
+            Self::ConnectionClosed => "the peer connection closed",
+            Self::TooManyPending => "too many peer requests are waiting for replies",
+            Self::Closed => "the client session has ended",
+        })
+    }
+}
+
+impl std::error::Error for PeerRequestError {}
+
+impl From<PeerError> for PeerRequestError {
+    fn from(error: PeerError) -> Self {
+        match error {
+            PeerError::Offline => Self::Offline,
+            PeerError::Unreachable => Self::Unreachable,
+            PeerError::TimedOut => Self::Timeout,
+            PeerError::ServerLost | PeerError::NoUsername => Self::NotConnected,
+            PeerError::Closed | PeerError::Io(_) => Self::ConnectionClosed,
+            PeerError::Shutdown => Self::Closed,
+        }
+    }
+}

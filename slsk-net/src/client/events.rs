@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use slsk_proto::DecodeError;
+use slsk_proto::peer::PeerMessage;
 use slsk_proto::server::{AddUserResponse, ServerResponse};
 use slsk_proto::structures::UserStats;
 use slsk_proto::tables::{LoginRejectionReason, UserStatus};
@@ -124,6 +125,24 @@ pub enum Event {
         username: String,
         /// Whether the user has privileges.
         privileged: bool,
+    },
+    /// A message from a peer (on its `P` connection) that the client does
+    /// not handle itself. User info requests are answered and replies go
+    /// to [`Client::user_info`](crate::client::Client::user_info) callers;
+    /// a reply nobody asked for comes here.
+    PeerMessage {
+        /// The peer.
+        username: String,
+        /// What it sent.
+        message: PeerMessage,
+    },
+    /// A frame from a peer that did not decode. It was skipped and the
+    /// connection goes on.
+    PeerBadMessage {
+        /// The peer.
+        username: String,
+        /// Why it did not decode.
+        error: DecodeError,
     },
 }
 

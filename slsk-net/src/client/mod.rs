@@ -46,36 +46,43 @@
 //! may be the late reply to a join that timed out, or a join the
 //! application sent with [`Client::send`]; [`Client::leave_room`] leaves.
 //!
-//! For the peer layer, [`Client::connect_with`] takes a [`PeerLink`]: a
-//! channel of requests to forward to the server and a hook that sees every
-//! server message.
+//! The client owns a peer connection layer ([`Peers`], configured by
+//! [`ClientConfig::peer`]): [`Client::connect`] starts its listeners and
+//! advertises the ports they bound (or [`ClientConfig::advertised_port`])
+//! with the login, passes it every server message and forwards its requests
+//! to the server. Over it the client answers user info requests from
+//! [`ClientConfig::user_info`] and asks peers for theirs with
+//! [`Client::user_info`]; other peer messages arrive as
+//! [`Event::PeerMessage`]. [`Client::peers`] gives the layer itself, for
+//! what the client does not do yet.
 
 mod backoff;
 mod config;
 mod driver;
 mod error;
 mod events;
+mod peer;
 mod rooms;
 mod session;
 mod social;
 mod state;
-
-use std::fmt;
-use std::sync::Arc;
+mod user_info;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use slsk_proto::peer::PeerUserInfoReply;
 use slsk_proto::server::{
     AddUserResponse, GetPeerAddressResponse, GetUserStatsResponse, GetUserStatusResponse,
-    ServerRequest, ServerResponse,
+    ServerRequest,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 pub use config::{
     CLIENT_MAJOR_VERSION, CLIENT_MINOR_VERSION, ClientConfig, OwnStatus, ReconnectPolicy, Timing,
+    UserInfoSettings,
 };
-pub use error::{ConnectError, RequestError};
+pub use error::{ConnectError, PeerRequestError, RequestError};
 pub use events::{Event, Events, LoginInfo, PrivateMessage};
 pub use rooms::RoomEvent;
 pub use state::{
@@ -83,34 +90,15 @@ pub use state::{
     MAX_ROOM_USERS, PrivateRoom, RoomState, WatchedUser,
 };
 
+use crate::Peers;
 use driver::{Driver, Request};
+use peer::{PeerCommand, PeerTask};
 use session::{Command, Reply, Session};
 use state::SharedState;
 
-/// Called with every message the server sends, before the session handles
-/// it. It runs on the session task: keep it short and never block (hand the
-/// message on with `try_send`, say).
-pub type ServerMessageHook = Arc<dyn Fn(&ServerResponse) + Send + Sync>;
-
-/// How the peer connection layer plugs into the session.
-#[derive(Default)]
-pub struct PeerLink {
-    /// Requests to write to the server as they come (GetPeerAddress,
-    /// ConnectToPeer, CannotConnect). Dropped while the session is not
-    /// logged in: the peer layer times out its own attempts.
-    pub requests: Option<mpsc::Receiver<ServerRequest>>,
-    /// Sees every server message (ConnectToPeer, GetPeerAddress replies, …).
-    pub on_server_message: Option<ServerMessageHook>,
-}
-
-impl fmt::Debug for PeerLink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PeerLink")
-            .field("requests", &self.requests)
-            .field("on_server_message", &self.on_server_message.is_some())
-            .finish()
-    }
-}
+/// Room for the peer layer's requests to the server (GetPeerAddress,
+/// ConnectToPeer, CannotConnect); the session task drains it as they come.
+const PEER_TO_SERVER_QUEUE: usize = 256;
 
 /// A handle to a logged-in session. Cheap to clone; every clone talks to
 /// the same session. The session shuts down when [`Client::shutdown`] is
@@ -121,43 +109,95 @@ pub struct Client {
     /// What the session keeps (rooms, watched users, privileges,
     /// interests), read without a round trip.
     state: SharedState,
+    peer_commands: mpsc::Sender<PeerCommand>,
+    peers: Peers,
 }
 
 impl Client {
-    /// Connect to `config.server`, log in, and return once the server has
-    /// accepted the login.
+    /// Start the peer layer, connect to `config.server`, log in, and return
+    /// once the server has accepted the login.
     ///
-    /// The login carries [`CLIENT_MAJOR_VERSION`]; SetListenPort goes out in
-    /// the same write. After the login the session sends its state (see
-    /// [`ClientConfig`] for what it advertises).
-    pub async fn connect(config: ClientConfig) -> Result<(Client, Events), ConnectError> {
-        Self::connect_with(config, PeerLink::default()).await
-    }
+    /// The peer listeners bind first ([`ClientConfig::peer`]); the login
+    /// carries [`CLIENT_MAJOR_VERSION`], and SetListenPort goes out in the
+    /// same write with the ports they bound, or the
+    /// [`advertised_port`](ClientConfig::advertised_port) overrides. After
+    /// the login the session sends its state (see [`ClientConfig`] for what
+    /// it advertises).
+    pub async fn connect(mut config: ClientConfig) -> Result<(Client, Events), ConnectError> {
+        let (to_server_tx, to_server_rx) = mpsc::channel(PEER_TO_SERVER_QUEUE);
+        let (peers, peer_events) = Peers::start(config.peer.clone(), to_server_tx)
+            .await
+            .map_err(ConnectError::Listen)?;
+        config.advertised_port = Some(config.advertised_port.unwrap_or(peers.listen_port()));
+        config.advertised_obfuscated_port = peers
+            .obfuscated_port()
+            .map(|bound| config.advertised_obfuscated_port.unwrap_or(bound));
 
-    /// [`Client::connect`], with the peer layer plugged in.
-    pub async fn connect_with(
-        config: ClientConfig,
-        link: PeerLink,
-    ) -> Result<(Client, Events), ConnectError> {
         let (request_tx, request_rx) = mpsc::channel(config.command_capacity.max(1));
+        let (peer_command_tx, peer_command_rx) = mpsc::channel(peer::COMMAND_QUEUE);
         let (event_tx, event_rx) = mpsc::channel(config.event_capacity.max(1));
         let (login_tx, login_rx) = oneshot::channel();
         let span = tracing::info_span!("slsk_client", user = %config.username);
+        let peer_task = PeerTask::new(
+            &config,
+            peers.clone(),
+            peer_events,
+            peer_command_rx,
+            event_tx.clone(),
+        );
+        tokio::spawn(peer_task.run().instrument(span.clone()));
         let session = Session::new(config.clone(), SmallRng::from_rng(&mut rand::rng()));
         let state = session.shared();
-        let driver = Driver::new(config, session, request_rx, link, event_tx, login_tx);
+        let driver = Driver::new(
+            config,
+            session,
+            request_rx,
+            peers.clone(),
+            to_server_rx,
+            event_tx,
+            login_tx,
+        );
         tokio::spawn(driver.run().instrument(span));
         match login_rx.await {
             Ok(Ok(_info)) => Ok((
                 Client {
                     requests: request_tx,
                     state,
+                    peer_commands: peer_command_tx,
+                    peers,
                 },
                 Events::new(event_rx),
             )),
             Ok(Err(error)) => Err(error),
             Err(_) => Err(ConnectError::Closed),
         }
+    }
+
+    /// A user's info (description, picture, upload slots and queue), asked
+    /// over the user's `P` connection, opened first if there is none.
+    ///
+    /// Concurrent calls for the same user share one request. Fails with
+    /// [`PeerRequestError::Offline`] if the server says the user is offline,
+    /// [`PeerRequestError::Unreachable`] if neither connection path works,
+    /// [`PeerRequestError::Timeout`] without a connection or a reply in
+    /// time ([`Timing::peer_request_timeout`]).
+    pub async fn user_info(&self, username: &str) -> Result<PeerUserInfoReply, PeerRequestError> {
+        let (reply, answer) = oneshot::channel();
+        self.peer_commands
+            .send(PeerCommand::UserInfo {
+                username: username.into(),
+                reply,
+            })
+            .await
+            .map_err(|_| PeerRequestError::Closed)?;
+        answer.await.map_err(|_| PeerRequestError::Closed)?
+    }
+
+    /// The peer connection layer this client owns: its bound ports,
+    /// [`Peers::stats`], and raw peer messages ([`Peers::send`]) for what
+    /// the client does not do itself yet. It shuts down with the session.
+    pub fn peers(&self) -> &Peers {
+        &self.peers
     }
 
     /// A user's address and listening ports (GetPeerAddress). An offline or
@@ -240,9 +280,10 @@ impl Client {
         self.done(Command::Send(request)).await
     }
 
-    /// End the session: close the server connection and end the event
-    /// stream (after the events already queued). Returns once the connection
-    /// is closed; calling it again, or on an ended session, returns at once.
+    /// End the session: close the server connection, shut the peer layer
+    /// down (listeners and connections) and end the event stream (after the
+    /// events already queued). Returns once both are closed; calling it
+    /// again, or on an ended session, returns at once.
     pub async fn shutdown(&self) {
         let (done_tx, done_rx) = oneshot::channel();
         if self.requests.send(Request::Shutdown(done_tx)).await.is_ok() {

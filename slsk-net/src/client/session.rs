@@ -571,13 +571,17 @@ impl<T> Session<T> {
         }
     }
 
+    /// The ports in `config` are the ones to advertise:
+    /// [`Client::connect`](super::Client::connect) has resolved them
+    /// (overrides, else the ports the listeners bound); `None` here means we
+    /// do not listen.
     fn listen_port(&self) -> SetListenPortRequest {
-        let (obfuscation_type, obfuscated_port) = match self.config.obfuscated_port {
+        let (obfuscation_type, obfuscated_port) = match self.config.advertised_obfuscated_port {
             Some(port) => (ObfuscationType::Rotated, u32::from(port)),
             None => (ObfuscationType::None, 0),
         };
         SetListenPortRequest {
-            port: u32::from(self.config.listen_port),
+            port: u32::from(self.config.advertised_port.unwrap_or(0)),
             obfuscation_type: Some(obfuscation_type),
             obfuscated_port: Some(obfuscated_port),
         }

@@ -36,8 +36,10 @@ impl FakeServer {
             username,
             "secret",
         );
-        config.listen_port = 2234;
-        config.obfuscated_port = Some(2235);
+        // Overrides, as behind a port forward; the listeners bind free ports.
+        config.advertised_port = Some(2234);
+        config.advertised_obfuscated_port = Some(2235);
+        config.peer.obfuscated_listen_addr = Some("127.0.0.1:0".parse().unwrap());
         config.timing.request_timeout = Duration::from_secs(10);
         config.timing.login_timeout = Duration::from_secs(10);
         config.reconnect.first_delay_min = Duration::from_millis(5);

@@ -70,7 +70,8 @@
 //! (`DOWNLOAD`/`UPLOAD`), `state`, `bytes_transferred`, `filesize`,
 //! `local_path`, `fail_reason`, `abort_reason`), `user_status` (`user`,
 //! `status`, `privileged`), `kicked`, `admin_message` (`message`),
-//! `server_disconnected` (`reason`), `session_destroyed`, `scan_complete`
+//! `server_disconnected` (`reason`), `peer_disconnected` (`user`,
+//! `connection_type` (`P`/`F`/`D`), `reason`), `session_destroyed`, `scan_complete`
 //! (`folder_count`, `file_count`), `guard_refused` (`layer`, `address`),
 //! `deadline` (`seconds`), `driver_stopped` (`exit_code`).
 //!

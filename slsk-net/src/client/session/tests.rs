@@ -14,8 +14,8 @@ const ME: &str = "me";
 
 fn config() -> ClientConfig {
     let mut config = ClientConfig::new("127.0.0.1:1", ME, "secret");
-    config.listen_port = 2234;
-    config.obfuscated_port = Some(2235);
+    config.advertised_port = Some(2234);
+    config.advertised_obfuscated_port = Some(2235);
     config.shared_folders = 3;
     config.shared_files = 40;
     config
@@ -144,7 +144,7 @@ fn major_version_is_unclaimed() {
 #[test]
 fn no_obfuscated_port_advertises_none() {
     let mut config = config();
-    config.obfuscated_port = None;
+    config.advertised_obfuscated_port = None;
     let mut s = session(config);
     s.connected(Instant::now());
     let sent = sends(&drain(&mut s));
