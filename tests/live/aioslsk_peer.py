@@ -84,10 +84,12 @@ from aioslsk.events import (  # noqa: E402
 )
 from aioslsk.exceptions import AuthenticationError  # noqa: E402
 from aioslsk.network.connection import ConnectionState, PeerConnection, ServerConnection  # noqa: E402
+from aioslsk.network.network import PeerConnectMode  # noqa: E402
 from aioslsk.settings import (  # noqa: E402
     CredentialsSettings,
     ListeningSettings,
     NetworkSettings,
+    PeerSettings,
     ReconnectSettings,
     ServerSettings,
     Settings,
@@ -203,6 +205,10 @@ class Driver:
         if self.client is not None:
             raise CommandError("already started")
         shared = arg(c, "shared_dirs", list, [])
+        modes = {mode.value: mode for mode in PeerConnectMode}
+        connect_mode = arg(c, "peer_connect_mode", str, "race")
+        if connect_mode not in modes:
+            raise CommandError(f"argument 'peer_connect_mode' must be one of {sorted(modes)}")
         settings = Settings(
             credentials=CredentialsSettings(
                 username=arg(c, "username", str),
@@ -219,6 +225,7 @@ class Driver:
                     port=arg(c, "listen_port", int),
                     obfuscated_port=arg(c, "obfuscated_port", int, 0),
                 ),
+                peer=PeerSettings(connect_mode=modes[connect_mode]),
                 upnp=UpnpSettings(enabled=False),
             ),
             shares=SharesSettings(

@@ -34,7 +34,7 @@
 //! | command | arguments | result |
 //! |---|---|---|
 //! | `ping` | | `aioslsk` (version) |
-//! | `start` | `username`, `password`, `server_port`, `listen_port`, `obfuscated_port` (0: none), `download_dir`, `shared_dirs` [paths], `description`?, `upload_slots`?, `scan_on_start`? (true) | `listen_port`, `obfuscated_port` |
+//! | `start` | `username`, `password`, `server_port`, `listen_port`, `obfuscated_port` (0: none), `download_dir`, `shared_dirs` [paths], `description`?, `upload_slots`?, `scan_on_start`? (true), `peer_connect_mode`? (`race` or `fallback`; `race`) | `listen_port`, `obfuscated_port` |
 //! | `login` | `timeout`? | `username`, `ip`, `greeting` |
 //! | `send_private_message` | `user`, `text` | |
 //! | `get_user_info` | `user`, `timeout`? | [`UserInfo`] |
@@ -170,6 +170,10 @@ pub struct StartOptions {
     /// Scan the shares at start (then wait for the `scan_complete` event
     /// before searching or browsing).
     pub scan_on_start: bool,
+    /// How aioslsk connects to peers: `race` (its default: directly and
+    /// through the server at once) or `fallback` (directly first, through
+    /// the server only if that fails). `None` leaves aioslsk's default.
+    pub peer_connect_mode: Option<String>,
 }
 
 impl StartOptions {
@@ -186,6 +190,7 @@ impl StartOptions {
             description: None,
             upload_slots: None,
             scan_on_start: true,
+            peer_connect_mode: None,
         }
     }
 
@@ -205,6 +210,9 @@ impl StartOptions {
         }
         if let Some(slots) = self.upload_slots {
             args["upload_slots"] = json!(slots);
+        }
+        if let Some(mode) = &self.peer_connect_mode {
+            args["peer_connect_mode"] = json!(mode);
         }
         args
     }
