@@ -2,9 +2,11 @@
 //!
 //! * [`venv`]: the Python virtual environments (aioslsk) under `target/tmp`.
 //! * [`aioslsk_peer`]: aioslsk as a live peer on loopback.
+//! * [`net`]: our server and our clients together on loopback.
 
 // Each test binary uses its own part of the support code.
 #![allow(dead_code)]
 
 pub mod aioslsk_peer;
+pub mod net;
 pub mod venv;
