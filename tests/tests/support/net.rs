@@ -132,7 +132,11 @@ impl User {
 
     /// Skips events until `pick` returns something; fails after
     /// [`DEADLINE`].
-    pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+    pub async fn wait_for<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> T {
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
