@@ -693,3 +693,364 @@ async fn private_rooms_tell_owner_operators_members_and_outsiders_the_right_thin
     })
     .await;
 }
+
+fn ticker_set(room_name: &str, user: &str, text: &str) -> Seen {
+    room(RoomEvent::TickerSet {
+        room: room_name.into(),
+        username: user.into(),
+        ticker: text.into(),
+    })
+}
+
+fn ticker_removed(room_name: &str, user: &str) -> Seen {
+    room(RoomEvent::TickerRemoved {
+        room: room_name.into(),
+        username: user.into(),
+    })
+}
+
+#[tokio::test]
+async fn tickers_are_set_replaced_removed_and_seen_at_join() {
+    bounded(async {
+        let server = start_server(server_config()).await;
+        let addr = server.local_addr();
+        let mut alice = User::login(addr, "alice").await;
+        let mut bob = User::login(addr, "bob").await;
+        let mut carol = User::login(addr, "carol").await;
+        alice.client.join_room("stage").await.unwrap();
+        alice.sync().await;
+        bob.client.join_room("stage").await.unwrap();
+        bob.sync().await;
+        alice.sync().await;
+
+        alice
+            .client
+            .set_room_ticker("stage", "first")
+            .await
+            .unwrap();
+        for user in [&mut alice, &mut bob] {
+            expect(user, vec![ticker_set("stage", "alice", "first")]).await;
+        }
+        // Replacing: the old one is removed, then the new one added.
+        alice
+            .client
+            .set_room_ticker("stage", "second")
+            .await
+            .unwrap();
+        // The same text again changes nothing.
+        alice
+            .client
+            .set_room_ticker("stage", "second")
+            .await
+            .unwrap();
+        for user in [&mut alice, &mut bob] {
+            expect(
+                user,
+                vec![
+                    ticker_removed("stage", "alice"),
+                    ticker_set("stage", "alice", "second"),
+                ],
+            )
+            .await;
+        }
+        bob.client.set_room_ticker("stage", "bob's").await.unwrap();
+        for user in [&mut bob, &mut alice] {
+            expect(user, vec![ticker_set("stage", "bob", "bob's")]).await;
+        }
+        // Someone not in the room cannot set one.
+        carol
+            .client
+            .set_room_ticker("stage", "outsider")
+            .await
+            .unwrap();
+        carol.sync().await;
+        expect(&mut alice, vec![]).await;
+
+        // A newcomer gets the wall, oldest first.
+        let wall = [("alice", "second"), ("bob", "bob's")];
+        let joined = carol.client.join_room("stage").await.unwrap();
+        expect(&mut carol, join_sequence(joined, &online("carol"), &wall)).await;
+        for user in [&alice, &bob, &carol] {
+            assert_eq!(
+                user.client.room("stage").unwrap().tickers,
+                tickers(&wall),
+                "{}",
+                user.name
+            );
+        }
+
+        // An empty text removes it.
+        alice.client.set_room_ticker("stage", "").await.unwrap();
+        alice.sync().await;
+        for user in [&mut bob, &mut carol] {
+            let mut seen = user.sync_seen().await;
+            seen.retain(|s| !matches!(s, Seen::Room(RoomEvent::UserJoined { .. })));
+            assert_eq!(
+                seen,
+                vec![ticker_removed("stage", "alice")],
+                "{}",
+                user.name
+            );
+        }
+        assert_eq!(
+            carol.client.room("stage").unwrap().tickers,
+            tickers(&[("bob", "bob's")])
+        );
+
+        // The wall stays while the public room is empty.
+        for user in [&alice, &bob, &carol] {
+            user.client.leave_room("stage").await.unwrap();
+        }
+        for user in [&mut alice, &mut bob, &mut carol] {
+            user.sync().await;
+        }
+        let dave = User::login(addr, "dave").await;
+        let joined = dave.client.join_room("stage").await.unwrap();
+        assert_eq!(names(&joined.users), ["dave"]);
+        let mut dave = dave;
+        expect(
+            &mut dave,
+            join_sequence(joined, &online("dave"), &[("bob", "bob's")]),
+        )
+        .await;
+
+        for user in [alice, bob, carol, dave] {
+            user.logout().await;
+        }
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// Privilege time as the client reports it: within a minute of `days`.
+fn about_days(left: Duration, days: u64) -> bool {
+    let want = Duration::from_secs(days * 86_400);
+    left <= want && left + Duration::from_secs(60) >= want
+}
+
+async fn privileges_pushed(user: &mut User) -> Duration {
+    user.wait_for("privileges", |event| match event {
+        Event::Privileges { time_left } => Some(*time_left),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn privileges_given_by_an_admin_or_a_privileged_user() {
+    bounded(async {
+        let mut config = server_config();
+        config.admins = vec!["root".into()];
+        let server = start_server(config).await;
+        let addr = server.local_addr();
+        let mut root = User::login(addr, "root").await;
+        let mut alice = User::login(addr, "alice").await;
+        let mut bob = User::login(addr, "bob").await;
+        let mut carol = User::login(addr, "carol").await;
+        assert_eq!(alice.client.check_privileges().await.unwrap(), Duration::ZERO);
+        assert!(!carol.client.user_privileged("alice").await.unwrap());
+        // carol shares a room with alice: she hears alice's status changes.
+        for user in [&mut alice, &mut carol] {
+            user.client.join_room("hall").await.unwrap();
+            user.sync().await;
+        }
+        alice.sync().await;
+
+        assert_eq!(
+            root.command("giveprivileges 3 alice").await,
+            "Gave 3 days of privileges to alice."
+        );
+        let left = privileges_pushed(&mut alice).await;
+        assert!(about_days(left, 3), "{left:?}");
+        let left = alice.client.check_privileges().await.unwrap();
+        assert!(about_days(left, 3), "{left:?}");
+        assert!(about_days(alice.client.privileges_time_left().unwrap(), 3));
+        alice.sync().await;
+        // Everyone online learns that alice is privileged; her room-mate
+        // also gets her status with the flag.
+        let heard: Vec<Event> = carol
+            .sync()
+            .await
+            .into_iter()
+            .filter(|event| {
+                matches!(event, Event::UserStatus { username, .. } | Event::UserPrivileged { username, .. } if username == "alice")
+            })
+            .collect();
+        assert_eq!(
+            heard,
+            [
+                Event::UserStatus {
+                    username: "alice".into(),
+                    status: UserStatus::Online,
+                    privileged: true
+                },
+                Event::UserPrivileged {
+                    username: "alice".into(),
+                    privileged: true
+                }
+            ]
+        );
+        assert!(carol.client.is_privileged("alice"));
+        assert!(carol.client.user_privileged("alice").await.unwrap());
+        assert!(!carol.client.user_privileged("bob").await.unwrap());
+
+        // A privileged user gives a day of its own.
+        alice.client.give_privileges("bob", 1).await.unwrap();
+        let left = privileges_pushed(&mut bob).await;
+        assert!(about_days(left, 1), "{left:?}");
+        let left = privileges_pushed(&mut alice).await;
+        assert!(about_days(left, 2), "the giver has a day less: {left:?}");
+        assert!(about_days(bob.client.check_privileges().await.unwrap(), 1));
+        assert!(carol.client.user_privileged("bob").await.unwrap());
+        assert!(carol.client.is_privileged("bob"));
+
+        // Without privileges there is nothing to give.
+        carol.client.give_privileges("bob", 5).await.unwrap();
+        carol.sync().await;
+        assert!(about_days(bob.client.check_privileges().await.unwrap(), 1));
+        assert_eq!(carol.client.check_privileges().await.unwrap(), Duration::ZERO);
+
+        // Who logs in later gets the list.
+        let dave = User::login(addr, "dave").await;
+        let mut privileged = dave.client.privileged_users();
+        privileged.sort();
+        assert_eq!(privileged, ["alice", "bob"]);
+
+        for user in [root, alice, bob, carol, dave] {
+            user.logout().await;
+        }
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_public_feed_carries_public_rooms_only() {
+    bounded(async {
+        let server = start_server(server_config()).await;
+        let addr = server.local_addr();
+        let mut alice = User::login(addr, "alice").await;
+        let mut carol = User::login(addr, "carol").await;
+        carol.client.set_public_chat(true).await.unwrap();
+        assert!(carol.client.public_chat());
+        alice.client.join_room("plaza").await.unwrap();
+        alice.client.join_private_room("attic").await.unwrap();
+        alice.sync().await;
+
+        alice
+            .client
+            .send_room_message("attic", "in private")
+            .await
+            .unwrap();
+        alice
+            .client
+            .send_room_message("plaza", "in public")
+            .await
+            .unwrap();
+        alice.sync().await;
+        expect(
+            &mut carol,
+            vec![room(RoomEvent::PublicMessage {
+                room: "plaza".into(),
+                username: "alice".into(),
+                text: "in public".into(),
+            })],
+        )
+        .await;
+
+        carol.client.set_public_chat(false).await.unwrap();
+        carol.sync().await;
+        alice
+            .client
+            .send_room_message("plaza", "again")
+            .await
+            .unwrap();
+        alice.sync().await;
+        expect(&mut carol, vec![]).await;
+
+        alice.logout().await;
+        carol.logout().await;
+        server.shutdown().await;
+    })
+    .await;
+}
+
+fn scored(list: &[(&str, i32)]) -> Vec<slsk_proto::structures::Recommendation> {
+    list.iter()
+        .map(|(item, score)| slsk_proto::structures::Recommendation {
+            recommendation: item.to_string(),
+            score: *score,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn interests_and_recommendations_a_worked_example() {
+    bounded(async {
+        let server = start_server(server_config()).await;
+        let addr = server.local_addr();
+        let mut alice = User::login(addr, "alice").await;
+        let mut bob = User::login(addr, "bob").await;
+        let mut carol = User::login(addr, "carol").await;
+        // alice: likes jazz and blues, hates noise.
+        // bob:   likes jazz and rock, hates pop.
+        // carol: likes pop and noise, hates jazz.
+        for (user, likes, hates) in [
+            (&mut alice, ["jazz", "blues"], ["noise"]),
+            (&mut bob, ["Jazz", "rock"], ["pop"]),
+            (&mut carol, ["pop", "noise"], ["jazz"]),
+        ] {
+            for item in likes {
+                user.client.add_interest(item).await.unwrap();
+            }
+            for item in hates {
+                user.client.add_hated_interest(item).await.unwrap();
+            }
+            user.sync().await;
+        }
+        assert_eq!(alice.client.interests().liked, set(&["blues", "jazz"]));
+
+        // Similarity to alice: bob +1 (jazz), carol -2 (she hates alice's
+        // jazz and likes alice's noise). bob's unrated likes gain 1 and his
+        // hates lose 1; carol's unrated likes lose 2.
+        let mine = alice.client.recommendations().await.unwrap();
+        assert_eq!(mine.recommendations, scored(&[("rock", 1), ("pop", -3)]));
+        assert_eq!(mine.unrecommendations, scored(&[("pop", -3), ("rock", 1)]));
+        let similar = alice.client.similar_users().await.unwrap();
+        assert_eq!(similar.len(), 1);
+        assert_eq!((similar[0].username.as_str(), similar[0].score), ("bob", 1));
+        assert!(carol.client.similar_users().await.unwrap().is_empty());
+
+        // Globally: jazz 2-1, blues 1, rock 1; noise and pop cancel out.
+        let global = bob.client.global_recommendations().await.unwrap();
+        let all = scored(&[("blues", 1), ("jazz", 1), ("rock", 1)]);
+        assert_eq!(global.recommendations, all);
+        assert_eq!(global.unrecommendations, all);
+
+        // What jazz lovers (others than the asker) like and hate.
+        let jazz = carol.client.item_recommendations("JAZZ").await.unwrap();
+        assert_eq!(
+            jazz.recommendations,
+            scored(&[("blues", 1), ("rock", 1), ("noise", -1), ("pop", -1)])
+        );
+        let fans = carol.client.item_similar_users("jazz").await.unwrap();
+        assert_eq!(fans.usernames, ["alice", "bob"]);
+        let theirs = bob.client.user_interests("carol").await.unwrap();
+        assert_eq!(theirs.interests, ["noise", "pop"]);
+        assert_eq!(theirs.hated_interests, ["jazz"]);
+        let theirs = carol.client.user_interests("bob").await.unwrap();
+        assert_eq!(theirs.interests, ["jazz", "rock"], "lower-cased");
+
+        // bob drops rock: it is no longer recommended to alice.
+        bob.client.remove_interest("rock").await.unwrap();
+        bob.sync().await;
+        let mine = alice.client.recommendations().await.unwrap();
+        assert_eq!(mine.recommendations, scored(&[("pop", -3)]));
+
+        for user in [alice, bob, carol] {
+            user.logout().await;
+        }
+        server.shutdown().await;
+    })
+    .await;
+}
