@@ -316,11 +316,6 @@ fn private_lists(room_name: &str, members: &[&str], operators: &[&str]) -> Vec<S
     ]
 }
 
-fn with(mut first: Vec<Seen>, rest: Vec<Seen>) -> Vec<Seen> {
-    first.extend(rest);
-    first
-}
-
 fn member_added(room_name: &str, user: &str) -> Seen {
     room(RoomEvent::MemberAdded {
         room: room_name.into(),
@@ -1048,6 +1043,241 @@ async fn interests_and_recommendations_a_worked_example() {
         assert_eq!(mine.recommendations, scored(&[("pop", -3)]));
 
         for user in [alice, bob, carol] {
+            user.logout().await;
+        }
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// A login that must get no reply (a banned user): it times out.
+async fn login_gets_no_reply(addr: SocketAddr, name: &str) {
+    let mut config = client_config(addr, name);
+    config.timing.login_timeout = Duration::from_millis(1500);
+    let outcome = try_login(config).await;
+    assert!(
+        matches!(outcome, Err(slsk_net::client::ConnectError::Timeout)),
+        "{name}: {:?}",
+        outcome.map(|_| ())
+    );
+}
+
+async fn kicked(user: &mut User) {
+    user.wait_for("Kicked", |event| {
+        matches!(event, Event::Kicked).then_some(())
+    })
+    .await;
+    let end = tokio::time::timeout(DEADLINE, user.events.recv()).await;
+    assert!(matches!(end, Ok(None)), "the session ends after Kicked");
+}
+
+#[tokio::test]
+async fn admin_ban_kick_and_messages_to_all() {
+    bounded(async {
+        let mut config = server_config();
+        config.admins = vec!["root".into()];
+        let server = start_server(config).await;
+        let addr = server.local_addr();
+        let mut root = User::login(addr, "root").await;
+        let mut alice = User::login(addr, "alice").await;
+        let mut eve = User::login(addr, "eve").await;
+        for user in [&mut alice, &mut eve] {
+            user.client.join_room("hall").await.unwrap();
+            user.sync().await;
+        }
+        eve.client
+            .set_room_ticker("hall", "eve's ticker")
+            .await
+            .unwrap();
+        eve.sync().await;
+        alice.sync().await;
+
+        // Not an admin: the command is unknown.
+        assert_eq!(
+            alice.command("kick eve").await,
+            "Unknown command 'kick'. Type 'help' to list available commands."
+        );
+
+        // A kick is a short ban: the user is put out and cannot log in.
+        assert_eq!(
+            root.command("kick 5 eve").await,
+            "eve is banned for 5 minutes."
+        );
+        kicked(&mut eve).await;
+        expect(&mut alice, vec![user_left("hall", "eve")]).await;
+        login_gets_no_reply(addr, "eve").await;
+        // Until it is lifted.
+        assert_eq!(root.command("unban eve").await, "eve is no longer banned.");
+        let mut eve = User::login(addr, "eve").await;
+
+        // A ban of zero minutes ends at once: a kick without a ban.
+        assert_eq!(
+            root.command("kick 0 eve").await,
+            "eve is banned for 0 minutes."
+        );
+        kicked(&mut eve).await;
+        let mut eve = User::login(addr, "eve").await;
+        eve.client.join_room("hall").await.unwrap();
+        let joined = eve.sync_seen().await;
+        assert!(
+            joined.contains(&room(RoomEvent::Tickers {
+                room: "hall".into(),
+                tickers: tickers(&[("eve", "eve's ticker")])
+            })),
+            "a kick keeps the tickers: {joined:?}"
+        );
+        alice.sync().await;
+
+        // A ban (for ever) also removes the user's tickers.
+        assert_eq!(root.command("ban eve").await, "eve is banned for ever.");
+        kicked(&mut eve).await;
+        expect(
+            &mut alice,
+            vec![user_left("hall", "eve"), ticker_removed("hall", "eve")],
+        )
+        .await;
+        login_gets_no_reply(addr, "eve").await;
+        assert_eq!(root.command("unban eve").await, "eve is no longer banned.");
+        let mut eve = User::login(addr, "eve").await;
+
+        // A private message to everyone online, the admin included.
+        root.client
+            .send_private_message("server", "message hello everyone")
+            .await
+            .unwrap();
+        expect(
+            &mut root,
+            vec![
+                from_server("hello everyone"),
+                from_server("Message sent to 3 users."),
+            ],
+        )
+        .await;
+        for user in [&mut alice, &mut eve] {
+            expect(user, vec![from_server("hello everyone")]).await;
+        }
+        // An announcement (AdminMessage) to everyone online.
+        assert_eq!(
+            root.command("announcement maintenance soon").await,
+            "Announcement sent to 3 users."
+        );
+        for user in [&mut alice, &mut eve] {
+            let text = user
+                .wait_for("the announcement", |event| match event {
+                    Event::ServerMessage(slsk_proto::server::ServerResponse::AdminMessage(m)) => {
+                        Some(m.message.clone())
+                    }
+                    _ => None,
+                })
+                .await;
+            assert_eq!(text, "maintenance soon");
+        }
+
+        for user in [root, alice, eve] {
+            user.logout().await;
+        }
+        server.shutdown().await;
+    })
+    .await;
+}
+
+fn said_by(event: &Event, user: &str) -> bool {
+    matches!(event, Event::Room(RoomEvent::Message { username, .. }) if username == user)
+}
+
+/// `speaker` says `text` in `hall`; returns how long until `listener`
+/// heard it, counting the lines from `mallory` heard meanwhile.
+async fn say_and_hear(
+    speaker: &User,
+    listener: &mut User,
+    text: &str,
+    from_mallory: &mut usize,
+) -> Duration {
+    let sent = tokio::time::Instant::now();
+    speaker
+        .client
+        .send_room_message("hall", text)
+        .await
+        .unwrap();
+    listener
+        .wait_for(text, |event| {
+            *from_mallory += usize::from(said_by(event, "mallory"));
+            matches!(event, Event::Room(RoomEvent::Message { username, text: t, .. })
+                if *username == speaker.name && t == text)
+            .then_some(())
+        })
+        .await;
+    sent.elapsed()
+}
+
+#[tokio::test]
+async fn a_flood_from_one_user_does_not_slow_the_others() {
+    bounded(async {
+        let burst = 10;
+        let mut config = server_config();
+        // Slow enough that no token comes back during the test.
+        config.flood.room_messages = slsk_server::Rate {
+            burst,
+            per_minute: 1,
+        };
+        let server = start_server(config).await;
+        let addr = server.local_addr();
+        let mut alice = User::login(addr, "alice").await;
+        let mut bob = User::login(addr, "bob").await;
+        let mut mallory = User::login(addr, "mallory").await;
+        for user in [&mut alice, &mut bob, &mut mallory] {
+            user.client.join_room("hall").await.unwrap();
+            user.sync().await;
+        }
+        alice.sync().await;
+        bob.sync().await;
+
+        const FLOOD: usize = 2000;
+        let flooder = mallory.client.clone();
+        let flood = tokio::spawn(async move {
+            for n in 0..FLOOD {
+                flooder
+                    .send_room_message("hall", &format!("flood {n}"))
+                    .await
+                    .unwrap();
+            }
+        });
+        let mut from_mallory = 0;
+        // The flood is under way once its first line arrives.
+        alice
+            .wait_for("the flood", |event| {
+                from_mallory += usize::from(said_by(event, "mallory"));
+                (from_mallory > 0).then_some(())
+            })
+            .await;
+
+        // Meanwhile alice and bob talk; each line arrives promptly.
+        let mut slowest = Duration::ZERO;
+        for n in 0..4 {
+            let took = say_and_hear(&alice, &mut bob, &format!("alice says {n}"), &mut 0).await;
+            slowest = slowest.max(took);
+            let text = format!("bob says {n}");
+            let took = say_and_hear(&bob, &mut alice, &text, &mut from_mallory).await;
+            slowest = slowest.max(took);
+        }
+        assert!(
+            slowest < Duration::from_secs(3),
+            "a line between alice and bob took {slowest:?}"
+        );
+
+        // Once the server has read the whole flood, only the burst got through.
+        tokio::time::timeout(DEADLINE * 3, flood)
+            .await
+            .expect("the flood was written")
+            .unwrap();
+        mallory.sync().await;
+        for event in alice.sync().await {
+            from_mallory += usize::from(said_by(&event, "mallory"));
+        }
+        assert_eq!(from_mallory, burst as usize, "the flood excess is dropped");
+        assert!(FLOOD > from_mallory);
+
+        for user in [alice, bob, mallory] {
             user.logout().await;
         }
         server.shutdown().await;
