@@ -1284,3 +1284,128 @@ async fn a_flood_from_one_user_does_not_slow_the_others() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_restart_keeps_private_rooms_tickers_privileges_bans_and_interests() {
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = server_config();
+        config.database = slsk_server::Database::File(dir.path().join("slsk.db"));
+        config.admins = vec!["root".into()];
+        let invitable = |addr: SocketAddr, name: &str| {
+            let mut config = client_config(addr, name);
+            config.room_invitations = true;
+            config
+        };
+
+        // Before: a private room with a member made operator and a ticker,
+        // a ticker in an emptied public room, privileges, a ban, interests.
+        let server = start_server(config.clone()).await;
+        let addr = server.local_addr();
+        let mut root = User::login(addr, "root").await;
+        let mut olga = User::login(addr, "olga").await;
+        let mut mia = User::login_with(invitable(addr, "mia")).await;
+        let mut alice = User::login(addr, "alice").await;
+        let mut bob = User::login(addr, "bob").await;
+        let eve = User::login(addr, "eve").await;
+        olga.client.join_private_room("vault").await.unwrap();
+        olga.client.add_room_member("vault", "mia").await.unwrap();
+        olga.client.add_room_operator("vault", "mia").await.unwrap();
+        olga.client
+            .set_room_ticker("vault", "olga was here")
+            .await
+            .unwrap();
+        olga.sync().await;
+        mia.sync().await;
+        assert_eq!(
+            private_rooms(&mia),
+            [("vault".into(), set(&["mia"]), set(&["mia"]))]
+        );
+        alice.client.join_room("square").await.unwrap();
+        alice
+            .client
+            .set_room_ticker("square", "square ticker")
+            .await
+            .unwrap();
+        alice.client.leave_room("square").await.unwrap();
+        alice.sync().await;
+        assert_eq!(
+            root.command("giveprivileges 2 alice").await,
+            "Gave 2 days of privileges to alice."
+        );
+        assert_eq!(root.command("ban eve").await, "eve is banned for ever.");
+        bob.client.add_interest("ambient").await.unwrap();
+        bob.client.add_hated_interest("polka").await.unwrap();
+        bob.sync().await;
+        for user in [root, olga, mia, alice, bob, eve] {
+            user.logout().await;
+        }
+        server.shutdown().await;
+
+        // After, with new sessions that re-send nothing of the above.
+        let server = start_server(config).await;
+        let addr = server.local_addr();
+        let mut olga = User::login(addr, "olga").await;
+        assert_eq!(
+            private_rooms(&olga),
+            [("vault".into(), set(&["mia"]), set(&["mia"]))]
+        );
+        let vault = olga.client.join_private_room("vault").await.unwrap();
+        assert_eq!(
+            vault,
+            room_state("vault", &[online("olga")], Some("olga"), &["mia"])
+        );
+        expect(
+            &mut olga,
+            join_sequence(vault, &online("olga"), &[("olga", "olga was here")]),
+        )
+        .await;
+
+        let mut mia = User::login(addr, "mia").await;
+        assert_eq!(
+            private_rooms(&mia),
+            [("vault".into(), set(&["mia"]), set(&["mia"]))]
+        );
+        let list = mia.client.room_list().unwrap();
+        assert_eq!(list.rooms_private, info(&[("vault", 1)]));
+        assert_eq!(list.rooms_private_operated, ["vault"]);
+        let vault = mia.client.join_room("vault").await.unwrap();
+        assert_eq!(names(&vault.users), ["mia", "olga"]);
+        assert_eq!(vault.operators, set(&["mia"]));
+        mia.sync().await;
+
+        let mut alice = User::login(addr, "alice").await;
+        let square = alice.client.join_room("square").await.unwrap();
+        expect(
+            &mut alice,
+            join_sequence(square, &online("alice"), &[("alice", "square ticker")]),
+        )
+        .await;
+        assert!(about_days(
+            alice.client.check_privileges().await.unwrap(),
+            2
+        ));
+
+        let carol = User::login(addr, "carol").await;
+        assert!(carol.client.user_privileged("alice").await.unwrap());
+        assert!(carol.client.is_privileged("alice"), "in the login list");
+        login_gets_no_reply(addr, "eve").await;
+
+        // bob's interests: from the store while he is offline, and his
+        // again once he is back, without his client sending them.
+        let theirs = carol.client.user_interests("bob").await.unwrap();
+        assert_eq!(theirs.interests, ["ambient"]);
+        assert_eq!(theirs.hated_interests, ["polka"]);
+        let bob = User::login(addr, "bob").await;
+        carol.client.add_interest("ambient").await.unwrap();
+        let similar = carol.client.similar_users().await.unwrap();
+        assert_eq!(similar.len(), 1);
+        assert_eq!((similar[0].username.as_str(), similar[0].score), ("bob", 1));
+
+        for user in [olga, mia, alice, bob, carol] {
+            user.logout().await;
+        }
+        server.shutdown().await;
+    })
+    .await;
+}
