@@ -150,7 +150,10 @@ async fn join_say_and_leave_tell_each_member_exactly_what_happened() {
 
         // alice creates the room by joining it.
         let joined = alice.client.join_room("lobby").await.unwrap();
-        assert_eq!(joined, room_state("lobby", &[a.clone()], None, &[]));
+        assert_eq!(
+            joined,
+            room_state("lobby", std::slice::from_ref(&a), None, &[])
+        );
         assert_eq!(
             alice.sync_seen().await,
             join_sequence(joined.clone(), &a, &[])
@@ -380,7 +383,7 @@ async fn private_rooms_tell_owner_operators_members_and_outsiders_the_right_thin
         // Creating by joining as private: the owner gets the room list
         // naming the room, its (empty) lists, then the join sequence.
         let den = olga.client.join_private_room("den").await.unwrap();
-        assert_eq!(den, room_state("den", &[o.clone()], Some("olga"), &[]));
+        assert_eq!(den, room_state("den", std::slice::from_ref(&o), Some("olga"), &[]));
         let mut expected = vec![room_list(&[], &[("den", 0)], &[], &[])];
         expected.extend(private_lists("den", &[], &[]));
         expected.extend(join_sequence(den, &o, &[]));
@@ -1405,6 +1408,241 @@ async fn a_restart_keeps_private_rooms_tickers_privileges_bans_and_interests() {
         for user in [olga, mia, alice, bob, carol] {
             user.logout().await;
         }
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// aioslsk's `room_info` entry for `user`.
+fn aioslsk_sees(info: &serde_json::Value, user: &str) -> serde_json::Value {
+    info["users"]
+        .as_array()
+        .and_then(|users| users.iter().find(|u| u["name"] == user))
+        .cloned()
+        .unwrap_or_else(|| panic!("aioslsk does not list {user}: {info}"))
+}
+
+#[tokio::test]
+async fn aioslsk_chats_in_our_room_sees_tickers_and_status_and_joins_our_private_room() {
+    use serde_json::json;
+    use support::aioslsk_peer::{AioslskPeer, PeerOptions, StartOptions};
+
+    bounded(async {
+        let server = start_server(server_config()).await;
+        let addr = server.local_addr();
+        let mut rusty = User::login_with({
+            let mut config = client_config(addr, "rusty");
+            config.shared_folders = 2;
+            config.shared_files = 20;
+            config
+        })
+        .await;
+        rusty.client.join_room("mixed").await.unwrap();
+        rusty
+            .client
+            .set_room_ticker("mixed", "rusty's ticker")
+            .await
+            .unwrap();
+        rusty.sync().await;
+
+        let downloads = tempfile::tempdir().unwrap();
+        let py = AioslskPeer::spawn(PeerOptions::named("pyuser"))
+            .await
+            .unwrap();
+        let mut options = StartOptions::new("pyuser", "secret", addr.port(), downloads.path());
+        options.scan_on_start = false;
+        py.start(&options).await.unwrap();
+        py.login().await.unwrap();
+        let is = |name: &'static str| move |e: &serde_json::Value| e["event"] == name;
+
+        // aioslsk joins: it sees our client with its stats and ticker.
+        let joined = py.join_room("mixed").await.unwrap();
+        let mut users: Vec<&str> = joined["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|u| u.as_str())
+            .collect();
+        users.sort();
+        assert_eq!(users, ["pyuser", "rusty"]);
+        let wall = py.next_event(is("room_tickers"), DEADLINE).await.unwrap();
+        assert_eq!(wall["room"], "mixed");
+        assert_eq!(wall["tickers"], json!([["rusty", "rusty's ticker"]]));
+        let info = py.room_info("mixed").await.unwrap();
+        let seen = aioslsk_sees(&info, "rusty");
+        assert_eq!(
+            (
+                &seen["status"],
+                &seen["shared_folder_count"],
+                &seen["shared_file_count"]
+            ),
+            (&json!("ONLINE"), &json!(2), &json!(20)),
+            "{info}"
+        );
+        let user = rusty
+            .wait_for("pyuser joining", |event| match event {
+                Event::Room(RoomEvent::UserJoined { room, user }) if room == "mixed" => {
+                    Some(user.clone())
+                }
+                _ => None,
+            })
+            .await;
+        assert_eq!(user.username, "pyuser");
+        assert_eq!(user.status, UserStatus::Online);
+
+        // Chat both ways.
+        rusty
+            .client
+            .send_room_message("mixed", "hello from rust")
+            .await
+            .unwrap();
+        let line = py
+            .next_event(
+                |e| e["event"] == "room_message" && e["user"] == "rusty",
+                DEADLINE,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (&line["room"], &line["text"]),
+            (&json!("mixed"), &json!("hello from rust"))
+        );
+        py.say_room("mixed", "hello from python").await.unwrap();
+        let heard = rusty
+            .wait_for("pyuser's line", |event| match event {
+                Event::Room(RoomEvent::Message {
+                    room,
+                    username,
+                    text,
+                }) if username == "pyuser" => Some((room.clone(), text.clone())),
+                _ => None,
+            })
+            .await;
+        assert_eq!(heard, ("mixed".into(), "hello from python".into()));
+
+        // Tickers both ways.
+        rusty
+            .client
+            .set_room_ticker("mixed", "updated")
+            .await
+            .unwrap();
+        let added = py
+            .next_event(is("room_ticker_added"), DEADLINE)
+            .await
+            .unwrap();
+        assert_eq!(
+            (&added["room"], &added["user"], &added["ticker"]),
+            (&json!("mixed"), &json!("rusty"), &json!("updated"))
+        );
+        py.set_room_ticker("mixed", "py ticker").await.unwrap();
+        let set = rusty
+            .wait_for("pyuser's ticker", |event| match event {
+                Event::Room(RoomEvent::TickerSet {
+                    username, ticker, ..
+                }) if username == "pyuser" => Some(ticker.clone()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(set, "py ticker");
+        assert_eq!(
+            rusty.client.room("mixed").unwrap().tickers,
+            tickers(&[("rusty", "updated"), ("pyuser", "py ticker")])
+        );
+        let info = py.room_info("mixed").await.unwrap();
+        let mut wall = info["tickers"].as_array().unwrap().clone();
+        wall.sort_by_key(|t| t[0].to_string());
+        assert_eq!(
+            json!(wall),
+            json!([["pyuser", "py ticker"], ["rusty", "updated"]])
+        );
+
+        // Status both ways, as room-mates.
+        rusty
+            .client
+            .set_status(slsk_net::client::OwnStatus::Away)
+            .await
+            .unwrap();
+        let status = py
+            .next_event(
+                |e| e["event"] == "user_status" && e["user"] == "rusty",
+                DEADLINE,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status["status"], "AWAY");
+        let info = py.room_info("mixed").await.unwrap();
+        assert_eq!(aioslsk_sees(&info, "rusty")["status"], "AWAY");
+        py.set_status("AWAY").await.unwrap();
+        rusty
+            .wait_for("pyuser away", |event| match event {
+                Event::UserStatus {
+                    username,
+                    status: UserStatus::Away,
+                    ..
+                } if username == "pyuser" => Some(()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(
+            rusty.client.room("mixed").unwrap().users["pyuser"].status,
+            UserStatus::Away
+        );
+
+        // A private room of ours admits aioslsk (it accepts invitations).
+        rusty.client.join_private_room("hideout").await.unwrap();
+        rusty.sync().await;
+        rusty
+            .client
+            .add_room_member("hideout", "pyuser")
+            .await
+            .unwrap();
+        expect(
+            &mut rusty,
+            vec![
+                member_added("hideout", "pyuser"),
+                from_server("User pyuser is now a member of room hideout"),
+            ],
+        )
+        .await;
+        let granted = py
+            .next_event(
+                |e| e["event"] == "room_membership_granted" && e["member"].is_null(),
+                DEADLINE,
+            )
+            .await
+            .unwrap();
+        assert_eq!(granted["room"], "hideout");
+        let joined = py.join_private_room("hideout").await.unwrap();
+        assert_eq!(joined["private"], true);
+        let info = py.room_info("hideout").await.unwrap();
+        assert_eq!(
+            (&info["owner"], &info["members"], &info["joined"]),
+            (&json!("rusty"), &json!(["pyuser"]), &json!(true))
+        );
+        py.say_room("hideout", "psst").await.unwrap();
+        // Everything our client is told until the line arrives.
+        let psst = said("hideout", "pyuser", "psst");
+        let mut seen = Vec::new();
+        rusty
+            .wait_for("psst", |event| {
+                seen.extend(support::net::seen(vec![event.clone()]));
+                (seen.last() == Some(&psst)).then_some(())
+            })
+            .await;
+        assert_eq!(
+            seen,
+            [
+                user_joined("hideout", member("pyuser", UserStatus::Away, stats(0, 0))),
+                said("hideout", "pyuser", "psst")
+            ]
+        );
+        assert_eq!(
+            names(&rusty.client.room("hideout").unwrap().users),
+            ["pyuser", "rusty"]
+        );
+
+        py.stop().await.unwrap();
+        rusty.logout().await;
         server.shutdown().await;
     })
     .await;
