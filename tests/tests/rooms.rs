@@ -1235,15 +1235,22 @@ async fn a_flood_from_one_user_does_not_slow_the_others() {
         alice.sync().await;
         bob.sync().await;
 
-        const FLOOD: usize = 2000;
+        // mallory floods until alice and bob are done talking (at most
+        // MAX_FLOOD lines), so the flood overlaps their whole exchange.
+        const MAX_FLOOD: usize = 200_000;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flooder = mallory.client.clone();
+        let stop_flood = stop.clone();
         let flood = tokio::spawn(async move {
-            for n in 0..FLOOD {
+            let mut sent = 0;
+            while sent < MAX_FLOOD && !stop_flood.load(std::sync::atomic::Ordering::Relaxed) {
                 flooder
-                    .send_room_message("hall", &format!("flood {n}"))
+                    .send_room_message("hall", &format!("flood {sent}"))
                     .await
                     .unwrap();
+                sent += 1;
             }
+            sent
         });
         let mut from_mallory = 0;
         // The flood is under way once its first line arrives.
@@ -1268,17 +1275,20 @@ async fn a_flood_from_one_user_does_not_slow_the_others() {
             "a line between alice and bob took {slowest:?}"
         );
 
-        // Once the server has read the whole flood, only the burst got through.
-        tokio::time::timeout(DEADLINE * 3, flood)
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let flooded = tokio::time::timeout(DEADLINE, flood)
             .await
-            .expect("the flood was written")
+            .expect("the flood stops")
             .unwrap();
+        assert!(flooded < MAX_FLOOD, "the flood lasted the whole exchange");
+
+        // Once the server has read the whole flood, only the burst got through.
         mallory.sync().await;
         for event in alice.sync().await {
             from_mallory += usize::from(said_by(&event, "mallory"));
         }
         assert_eq!(from_mallory, burst as usize, "the flood excess is dropped");
-        assert!(FLOOD > from_mallory);
+        assert!(flooded > 10 * from_mallory, "a real flood: {flooded} lines");
 
         for user in [alice, bob, mallory] {
             user.logout().await;
