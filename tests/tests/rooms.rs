@@ -192,6 +192,35 @@ async fn join_say_and_leave_tell_each_member_exactly_what_happened() {
             assert!(!state.is_private);
         }
 
+        // The full room list counts them.
+        let list = carol.client.request_room_list().await.unwrap();
+        assert_eq!(list.rooms, info(&[("lobby", 3)]));
+        assert_eq!(
+            carol.sync_seen().await,
+            vec![room_list(&[("lobby", 3)], &[], &[], &[])]
+        );
+
+        // A status change reaches the room-mates' member lists.
+        bob.client
+            .set_status(slsk_net::client::OwnStatus::Online)
+            .await
+            .unwrap();
+        bob.sync().await;
+        for user in [&mut alice, &mut carol] {
+            let told = user.sync().await;
+            assert!(
+                told.contains(&Event::UserStatus {
+                    username: "bob".into(),
+                    status: UserStatus::Online,
+                    privileged: false
+                }),
+                "{}: {told:?}",
+                user.name
+            );
+            let state = user.client.room("lobby").unwrap();
+            assert_eq!(state.users["bob"].status, UserStatus::Online);
+        }
+
         // Messages arrive in order, to everyone, the sender included.
         alice
             .client
