@@ -1686,3 +1686,111 @@ async fn aioslsk_chats_in_our_room_sees_tickers_and_status_and_joins_our_private
     })
     .await;
 }
+
+/// A client that reconnects at once (tens of milliseconds) after losing
+/// the server.
+fn reconnecting(addr: SocketAddr, name: &str) -> slsk_net::ClientConfig {
+    let mut config = client_config(addr, name);
+    config.reconnect.enabled = true;
+    config.reconnect.first_delay_min = Duration::from_millis(10);
+    config.reconnect.first_delay_max = Duration::from_millis(50);
+    config.reconnect.max_delay = Duration::from_millis(200);
+    config
+}
+
+/// Waits for the session to be back, then for its rejoin of `room`.
+async fn back_in(user: &mut User, room_name: &str) -> RoomState {
+    user.wait_for("the reconnection", |event| {
+        matches!(event, Event::Reconnected(_)).then_some(())
+    })
+    .await;
+    user.wait_for(&format!("the rejoin of {room_name}"), |event| match event {
+        Event::Room(RoomEvent::Joined(state)) if state.name == room_name => Some(state.clone()),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn clients_rejoin_their_rooms_and_settings_after_a_server_restart() {
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = server_config();
+        config.database = slsk_server::Database::File(dir.path().join("slsk.db"));
+        let server = start_server(config.clone()).await;
+        let addr = server.local_addr();
+        let mut olga = User::login_with(reconnecting(addr, "olga")).await;
+        let mut mia = User::login_with({
+            let mut config = reconnecting(addr, "mia");
+            config.room_invitations = true;
+            config
+        })
+        .await;
+        let mut alice = User::login_with(reconnecting(addr, "alice")).await;
+        olga.client.join_private_room("vault").await.unwrap();
+        olga.client.add_room_member("vault", "mia").await.unwrap();
+        olga.client.set_room_ticker("vault", "kept").await.unwrap();
+        olga.sync().await;
+        mia.client.join_room("vault").await.unwrap();
+        mia.sync().await;
+        alice.client.join_room("square").await.unwrap();
+        alice.client.set_public_chat(true).await.unwrap();
+        alice.client.add_interest("ambient").await.unwrap();
+        alice.sync().await;
+        olga.sync().await;
+
+        // The same database, the same address.
+        server.shutdown().await;
+        config.listen = addr;
+        let server = start_server(config).await;
+
+        let vault = back_in(&mut olga, "vault").await;
+        assert_eq!(vault.owner.as_deref(), Some("olga"));
+        let vault = back_in(&mut mia, "vault").await;
+        assert_eq!(vault.owner.as_deref(), Some("olga"));
+        back_in(&mut alice, "square").await;
+        for user in [&mut olga, &mut mia, &mut alice] {
+            user.sync().await;
+        }
+        for user in [&olga, &mia] {
+            let vault = user.client.room("vault").unwrap();
+            assert_eq!(names(&vault.users), ["mia", "olga"], "{}", user.name);
+            assert_eq!(vault.tickers, tickers(&[("olga", "kept")]), "{}", user.name);
+            assert_eq!(
+                private_rooms(user),
+                [("vault".into(), set(&["mia"]), set(&[]))],
+                "{}",
+                user.name
+            );
+        }
+
+        // alice's feed subscription (which the server forgets) was sent
+        // again; her interests are there.
+        let mut bob = User::login(addr, "bob").await;
+        bob.client.join_room("lounge").await.unwrap();
+        bob.client
+            .send_room_message("lounge", "anyone?")
+            .await
+            .unwrap();
+        bob.client.add_interest("ambient").await.unwrap();
+        bob.sync().await;
+        let feed = alice
+            .wait_for("the feed", |event| match event {
+                Event::Room(RoomEvent::PublicMessage { room, text, .. }) => {
+                    Some((room.clone(), text.clone()))
+                }
+                _ => None,
+            })
+            .await;
+        assert_eq!(feed, ("lounge".into(), "anyone?".into()));
+        let similar = bob.client.similar_users().await.unwrap();
+        assert_eq!(similar.len(), 1);
+        assert_eq!(similar[0].username, "alice");
+
+        for user in [olga, mia, alice, bob] {
+            user.logout().await;
+        }
+        server.shutdown().await;
+    })
+    .await;
+}
