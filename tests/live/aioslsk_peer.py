@@ -64,6 +64,8 @@ from aioslsk.commands import (  # noqa: E402
     PeerGetUserInfoCommand,
     PrivateMessageCommand,
     RoomMessageCommand,
+    SetRoomTickerCommand,
+    SetStatusCommand,
 )
 from aioslsk.events import (  # noqa: E402
     AdminMessageEvent,
@@ -73,7 +75,16 @@ from aioslsk.events import (  # noqa: E402
     PublicMessageEvent,
     RoomJoinedEvent,
     RoomLeftEvent,
+    RoomMembersEvent,
+    RoomMembershipGrantedEvent,
+    RoomMembershipRevokedEvent,
     RoomMessageEvent,
+    RoomOperatorGrantedEvent,
+    RoomOperatorRevokedEvent,
+    RoomOperatorsEvent,
+    RoomTickerAddedEvent,
+    RoomTickerRemovedEvent,
+    RoomTickersEvent,
     ScanCompleteEvent,
     SearchRequestReceivedEvent,
     SearchResultEvent,
@@ -101,6 +112,7 @@ from aioslsk.settings import (  # noqa: E402
     UserInfoSettings,
 )
 from aioslsk.transfer.model import TransferDirection  # noqa: E402
+from aioslsk.user.model import UserStatus  # noqa: E402
 from aioslsk.transfer.state import TransferState  # noqa: E402
 
 log = logging.getLogger("aioslsk_peer")
@@ -174,6 +186,18 @@ def transfer_json(transfer, snapshot=None):
         "local_path": transfer.local_path,
         "fail_reason": transfer.fail_reason,
         "abort_reason": transfer.abort_reason,
+    }
+
+
+def user_json(user):
+    return {
+        "name": user.name,
+        "status": user.status.name,
+        "privileged": user.privileged,
+        "avg_speed": user.avg_speed,
+        "uploads": user.uploads,
+        "shared_file_count": user.shared_file_count,
+        "shared_folder_count": user.shared_folder_count,
     }
 
 
@@ -368,6 +392,41 @@ class Driver:
         )
         return {"room": room.name}
 
+    async def cmd_room_info(self, c):
+        # What aioslsk knows of a room (joined or not): its model as kept
+        # from the server's messages.
+        name = arg(c, "room", str)
+        room = self.started().rooms.rooms.get(name)
+        if room is None:
+            raise CommandError(f"aioslsk knows no room {name!r}")
+        return {
+            "room": room.name,
+            "private": room.private,
+            "joined": room.joined,
+            "owner": room.owner,
+            "members": sorted(room.members),
+            "operators": sorted(room.operators),
+            "tickers": [[user, ticker] for user, ticker in room.tickers.items()],
+            "users": [user_json(u) for u in room.users],
+        }
+
+    async def cmd_set_room_ticker(self, c):
+        wait = arg(c, "wait_echo", bool, False)
+        await self.started()(
+            SetRoomTickerCommand(arg(c, "room", str), arg(c, "ticker", str)),
+            response=wait,
+            timeout=arg(c, "timeout", (int, float), 10),
+        )
+        return {}
+
+    async def cmd_set_status(self, c):
+        # ONLINE or AWAY, the two a client may set.
+        name = arg(c, "status", str)
+        if name not in ("ONLINE", "AWAY"):
+            raise CommandError("status must be ONLINE or AWAY")
+        await self.started()(SetStatusCommand(UserStatus[name]))
+        return {}
+
     async def cmd_check_guard(self, c):
         if self.client is not None:
             raise CommandError("check_guard runs before start: its tripwire would trip aioslsk too")
@@ -417,6 +476,15 @@ class Driver:
             (SessionDestroyedEvent, self.on_session_destroyed),
             (ScanCompleteEvent, self.on_scan_complete),
             (UserStatusUpdateEvent, self.on_user_status),
+            (RoomTickersEvent, self.on_room_tickers),
+            (RoomTickerAddedEvent, self.on_room_ticker_added),
+            (RoomTickerRemovedEvent, self.on_room_ticker_removed),
+            (RoomMembershipGrantedEvent, self.on_room_membership_granted),
+            (RoomMembershipRevokedEvent, self.on_room_membership_revoked),
+            (RoomOperatorGrantedEvent, self.on_room_operator_granted),
+            (RoomOperatorRevokedEvent, self.on_room_operator_revoked),
+            (RoomMembersEvent, self.on_room_members),
+            (RoomOperatorsEvent, self.on_room_operators),
         ]:
             bus.register(event_class, listener)
 
@@ -489,6 +557,35 @@ class Driver:
 
     def on_user_status(self, e):
         event("user_status", user=e.current.name, status=e.current.status.name, privileged=e.current.privileged)
+
+    def on_room_tickers(self, e):
+        event("room_tickers", room=e.room.name, tickers=[[user, ticker] for user, ticker in e.tickers.items()])
+
+    def on_room_ticker_added(self, e):
+        event("room_ticker_added", room=e.room.name, user=e.user.name, ticker=e.ticker)
+
+    def on_room_ticker_removed(self, e):
+        event("room_ticker_removed", room=e.room.name, user=e.user.name)
+
+    # For the four below, `member` is null when the change is about this peer.
+
+    def on_room_membership_granted(self, e):
+        event("room_membership_granted", room=e.room.name, member=e.member.name if e.member else None)
+
+    def on_room_membership_revoked(self, e):
+        event("room_membership_revoked", room=e.room.name, member=e.member.name if e.member else None)
+
+    def on_room_operator_granted(self, e):
+        event("room_operator_granted", room=e.room.name, member=e.member.name if e.member else None)
+
+    def on_room_operator_revoked(self, e):
+        event("room_operator_revoked", room=e.room.name, member=e.member.name if e.member else None)
+
+    def on_room_members(self, e):
+        event("room_members", room=e.room.name, members=[u.name for u in e.members])
+
+    def on_room_operators(self, e):
+        event("room_operators", room=e.room.name, operators=sorted(u.name for u in e.operators))
 
     def on_guard_refusal(self, layer, address):
         log.error("loopback guard refused %r at %s", address, layer)

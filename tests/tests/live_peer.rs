@@ -441,7 +441,6 @@ async fn two_peers_search_browse_and_download() {
 
 /// Two aioslsk peers talk in a room on our server.
 #[tokio::test]
-#[ignore = "slsk-server does not handle rooms yet"]
 async fn two_peers_chat_in_a_room() {
     bounded(async {
         let (server, server_port) = our_server().await;

@@ -315,8 +315,12 @@ impl Client {
             .await
     }
 
-    /// Give up ownership of a private room we own, disbanding it
-    /// (PrivateRoomDropOwnership).
+    /// Give up ownership of a private room we own (PrivateRoomDropOwnership).
+    /// The members lose their membership. The official server (and
+    /// slsk-server) keeps us in the room, which is public from then on: the
+    /// room list update that follows no longer names it as ours, and the
+    /// session then marks it public ([`RoomState::is_private`] false, no
+    /// owner). Soulfind instead deletes the room and puts everyone out.
     pub async fn drop_room_ownership(&self, room: &str) -> Result<(), RequestError> {
         self.social_done(SocialCommand::DropOwnership(room.into()))
             .await

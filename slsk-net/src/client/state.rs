@@ -279,7 +279,14 @@ impl StateData {
 
     /// A RoomList: kept, and private rooms no longer listed as owned or
     /// member rooms are forgotten (the lists that follow it refill the rest).
-    pub(crate) fn room_list(&mut self, list: RoomListResponse) {
+    ///
+    /// A joined private room the list no longer names has turned public:
+    /// a member who loses its membership is put out of the room first
+    /// (PrivateRoomMembershipRevoked), so only an owner who gave the room up
+    /// is still in it, and the official server keeps that owner in a room
+    /// that is public from then on. Such rooms lose their owner and
+    /// operators; their names are returned (to be rejoined as public).
+    pub(crate) fn room_list(&mut self, list: RoomListResponse) -> Vec<String> {
         let listed: BTreeSet<&str> = list
             .rooms_private_owned
             .iter()
@@ -289,7 +296,17 @@ impl StateData {
             .collect();
         self.private_rooms
             .retain(|name, _| listed.contains(name.as_str()));
+        let mut now_public = Vec::new();
+        for room in self.rooms.values_mut() {
+            if room.is_private && !listed.contains(room.name.as_str()) {
+                room.is_private = false;
+                room.owner = None;
+                room.operators.clear();
+                now_public.push(room.name.clone());
+            }
+        }
         self.room_list = Some(list);
+        now_public
     }
 
     fn private_room(&mut self, room: &str) -> Option<&mut PrivateRoom> {
@@ -492,11 +509,21 @@ mod tests {
         });
         assert!(state.private_rooms.is_empty());
         assert_eq!(state.room_list.as_ref().unwrap().rooms[0].user_count, 7);
+        // ...and the joined private room it no longer names is public now
+        // (its owner gave it up and stays in it).
+        let p = &state.rooms["p"];
+        assert!(!p.is_private);
+        assert_eq!(p.owner, None);
+        assert!(p.operators.is_empty());
 
-        state.private_members("p", vec![]);
+        // A revoked membership leaves the private room, not a public one.
         state.membership_revoked("p");
+        assert!(state.rooms.contains_key("p"));
+        state.joined(join("q", &["me"], Some("owner")));
+        state.private_members("q", vec![]);
+        state.membership_revoked("q");
         assert!(state.private_rooms.is_empty());
-        assert!(state.rooms.is_empty(), "the private room is left");
+        assert!(!state.rooms.contains_key("q"), "the private room is left");
     }
 
     #[test]

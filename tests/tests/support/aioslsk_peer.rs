@@ -48,6 +48,9 @@
 //! | `download` | `user`, `remote_path` | the transfer (progress comes as events) |
 //! | `join_room` / `leave_room` | `room`, `private`? | `room`, `users` / `room` |
 //! | `say_room` | `room`, `text`, `wait_echo`? (false) | |
+//! | `room_info` | `room` | aioslsk's model of the room: `room`, `private`, `joined`, `owner`, `members`, `operators`, `tickers` [[user, ticker]], `users` [{`name`,`status`,`privileged`,`avg_speed`,`uploads`,`shared_file_count`,`shared_folder_count`}] |
+//! | `set_room_ticker` | `room`, `ticker`, `wait_echo`? (false) | |
+//! | `set_status` | `status` (`ONLINE` or `AWAY`) | |
 //! | `check_guard` | (before `start` only) | every guarded way out tried under a tripwire |
 //! | `simulate_escape` | (before `start` only) | reports one refusal as if aioslsk had tried to leave loopback (the call then fails with [`PeerError::LeftLoopback`]) |
 //! | `stop` | | (the driver then stops aioslsk and exits 0) |
@@ -69,7 +72,13 @@
 //! `transfer_incomplete` (all with `username`, `remote_path`, `direction`
 //! (`DOWNLOAD`/`UPLOAD`), `state`, `bytes_transferred`, `filesize`,
 //! `local_path`, `fail_reason`, `abort_reason`), `user_status` (`user`,
-//! `status`, `privileged`), `kicked`, `admin_message` (`message`),
+//! `status`, `privileged`), `room_tickers` (`room`, `tickers` [[user,
+//! ticker]]), `room_ticker_added` (`room`, `user`, `ticker`),
+//! `room_ticker_removed` (`room`, `user`), `room_membership_granted` /
+//! `room_membership_revoked` / `room_operator_granted` /
+//! `room_operator_revoked` (`room`, `member`: null when about this peer),
+//! `room_members` (`room`, `members`), `room_operators` (`room`,
+//! `operators`), `kicked`, `admin_message` (`message`),
 //! `server_disconnected` (`reason`), `peer_disconnected` (`user`,
 //! `connection_type` (`P`/`F`/`D`), `reason`), `session_destroyed`, `scan_complete`
 //! (`folder_count`, `file_count`), `guard_refused` (`layer`, `address`),
@@ -730,6 +739,37 @@ impl AioslskPeer {
     /// Says something in a room (without waiting for the server's echo).
     pub async fn say_room(&self, room: &str, text: &str) -> Result<(), PeerError> {
         self.command("say_room", json!({"room": room, "text": text}))
+            .await
+            .map(drop)
+    }
+
+    /// Joins a private room (creating it with this peer as owner if it does
+    /// not exist); returns `room`, `private` and its `users`.
+    pub async fn join_private_room(&self, room: &str) -> Result<Value, PeerError> {
+        self.command("join_room", json!({"room": room, "private": true}))
+            .await
+    }
+
+    /// What aioslsk knows of a room: see `room_info` in the module
+    /// documentation.
+    pub async fn room_info(&self, room: &str) -> Result<Value, PeerError> {
+        self.command("room_info", json!({"room": room})).await
+    }
+
+    /// Sets this peer's ticker in a room and waits for the server's
+    /// RoomTickerAdded.
+    pub async fn set_room_ticker(&self, room: &str, ticker: &str) -> Result<(), PeerError> {
+        self.command(
+            "set_room_ticker",
+            json!({"room": room, "ticker": ticker, "wait_echo": true}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Sets this peer's status: `ONLINE` or `AWAY`.
+    pub async fn set_status(&self, status: &str) -> Result<(), PeerError> {
+        self.command("set_status", json!({"status": status}))
             .await
             .map(drop)
     }

@@ -371,7 +371,13 @@ impl<T> Session<T> {
                 return Some(message);
             }
             M::RoomList(list) => {
-                self.shared.write().room_list(list.clone());
+                let now_public = self.shared.write().room_list(list.clone());
+                for room in now_public {
+                    // Rejoining as private would create the room anew.
+                    if let Some(private) = self.rejoin.rooms.get_mut(&room) {
+                        *private = false;
+                    }
+                }
                 self.complete_social(SocialQuery::RoomList, SocialReply::RoomList(list.clone()));
                 self.room_event(RoomEvent::List(list));
             }

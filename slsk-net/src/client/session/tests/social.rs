@@ -1059,3 +1059,40 @@ fn hostile_room_messages_never_panic_or_grow_without_bound() {
     );
     assert!(s.rejoin.rooms.len() <= crate::client::state::MAX_JOINED_ROOMS);
 }
+
+#[test]
+fn a_private_room_given_up_by_its_owner_turns_public() {
+    let now = Instant::now();
+    let mut s = logged_in(config(), now);
+    s.server_message(private_join_reply("den", &[ME], ME, &["op"]), now);
+    // The official server keeps the owner in the room it gave up, and its
+    // room list update no longer names the room as private.
+    s.server_message(
+        ServerResponse::RoomList(RoomListResponse {
+            rooms: vec![RoomInfo {
+                name: "den".into(),
+                user_count: 1,
+            }],
+            rooms_private_owned: vec![],
+            rooms_private: vec![],
+            rooms_private_operated: vec![],
+        }),
+        now,
+    );
+    drain(&mut s);
+    let den = s.shared().read().rooms["den"].clone();
+    assert!(!den.is_private);
+    assert_eq!(den.owner, None);
+    assert!(den.operators.is_empty());
+    let sent = reconnect(&mut s, now);
+    assert!(
+        sent.contains(
+            &JoinRoomRequest {
+                room_name: "den".into(),
+                is_private: Some(0)
+            }
+            .into()
+        ),
+        "rejoined as public, not created anew as private: {sent:?}"
+    );
+}
