@@ -1,25 +1,4 @@
-//! The download queue: a state machine without I/O.
-//!
-//! Inputs are method calls (a message from a peer, a file connection, the
-//! end of a stream, a user coming online, the clock); outputs are
-//! [`DownloadOutput`]s taken with [`DownloadManager::poll_output`]: messages
-//! to send to a peer, and notices that a download changed (to store it and
-//! show it). The driver calls [`DownloadManager::handle_timeout`] at
-//! [`DownloadManager::poll_timeout`].
-//!
-//! The sequence (client-behaviour §6.1): [`enqueue`](DownloadManager::enqueue)
-//! sends `QueueUpload`; the uploader later sends `TransferRequest(1, ticket,
-//! size)`, answered "allowed" only for a file in the queue; the uploader
-//! opens a file connection with the ticket
-//! ([`on_file_connection`](DownloadManager::on_file_connection) gives the
-//! [`DownloadJob`] to stream); the stream's end is reported with
-//! [`on_finished`](DownloadManager::on_finished).
-//!
-//! A `TransferRequest` with direction 0 (the sender wants to download from
-//! us, the legacy way) belongs to the upload queue:
-//! [`on_transfer_request`](DownloadManager::on_transfer_request) returns
-//! `false` for it and the caller hands it to
-//! [`UploadManager::on_transfer_request`](crate::UploadManager::on_transfer_request).
+//! The download queue: a state machine without I/O ([`DownloadManager`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -261,7 +240,28 @@ pub enum DownloadOutput {
     Removed(DownloadId),
 }
 
-/// The download queue. See the [module documentation](self).
+/// The download queue.
+///
+/// Inputs are method calls (a message from a peer, a file connection, the
+/// end of a stream, a user coming online, the clock); outputs are
+/// [`DownloadOutput`]s taken with [`DownloadManager::poll_output`]: messages
+/// to send to a peer, and notices that a download changed (to store it and
+/// show it). The driver calls [`DownloadManager::handle_timeout`] at
+/// [`DownloadManager::poll_timeout`].
+///
+/// The sequence (client-behaviour §6.1): [`enqueue`](DownloadManager::enqueue)
+/// sends `QueueUpload`; the uploader later sends `TransferRequest(1, ticket,
+/// size)`, answered "allowed" only for a file in the queue; the uploader
+/// opens a file connection with the ticket
+/// ([`on_file_connection`](DownloadManager::on_file_connection) gives the
+/// [`DownloadJob`] to stream); the stream's end is reported with
+/// [`on_finished`](DownloadManager::on_finished).
+///
+/// A `TransferRequest` with direction 0 (the sender wants to download from
+/// us, the legacy way) belongs to the upload queue:
+/// [`on_transfer_request`](DownloadManager::on_transfer_request) returns
+/// `false` for it and the caller hands it to
+/// [`UploadManager::on_transfer_request`](crate::UploadManager::on_transfer_request).
 ///
 /// ```
 /// use std::time::Instant;
@@ -583,7 +583,8 @@ impl DownloadManager {
         _now: Instant,
     ) -> Option<DownloadJob> {
         let download = self.downloads.values_mut().find(|d| {
-            d.user == user && matches!(d.state, DownloadState::Connecting { ticket: t, .. } if t == ticket)
+            d.user == user
+                && matches!(d.state, DownloadState::Connecting { ticket: t, .. } if t == ticket)
         })?;
         let DownloadState::Connecting { size, .. } = download.state else {
             unreachable!("matched above");
@@ -675,9 +676,9 @@ impl DownloadManager {
         for id in ids {
             let download = &self.downloads[&id];
             match download.state {
-                DownloadState::QueuedLocally {
-                    retry_at: Some(at),
-                } if at <= now => self.send_queue_upload(id, now),
+                DownloadState::QueuedLocally { retry_at: Some(at) } if at <= now => {
+                    self.send_queue_upload(id, now)
+                }
                 DownloadState::Connecting { .. }
                     if download.connect_deadline.is_some_and(|at| at <= now) =>
                 {
@@ -711,8 +712,12 @@ impl DownloadManager {
             DownloadState::Connecting { .. } | DownloadState::Transferring { .. } => {
                 (StoredStatus::Active, None, None)
             }
-            DownloadState::Completed { path } => (StoredStatus::Completed, None, Some(path.clone())),
-            DownloadState::Failed { reason } => (StoredStatus::Failed, Some(reason.to_stored()), None),
+            DownloadState::Completed { path } => {
+                (StoredStatus::Completed, None, Some(path.clone()))
+            }
+            DownloadState::Failed { reason } => {
+                (StoredStatus::Failed, Some(reason.to_stored()), None)
+            }
             DownloadState::Cancelled => (StoredStatus::Cancelled, None, None),
         };
         Some(DownloadRecord {
@@ -836,7 +841,12 @@ impl DownloadManager {
         self.set_queued_locally(id, retry_at, reason);
     }
 
-    fn set_queued_locally(&mut self, id: DownloadId, retry_at: Option<Instant>, reason: FailReason) {
+    fn set_queued_locally(
+        &mut self,
+        id: DownloadId,
+        retry_at: Option<Instant>,
+        reason: FailReason,
+    ) {
         let download = self.downloads.get_mut(&id).expect("known download");
         download.state = DownloadState::QueuedLocally { retry_at };
         download.last_error = Some(reason);

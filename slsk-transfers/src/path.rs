@@ -239,7 +239,10 @@ mod tests {
 
     #[test]
     fn keeps_the_last_folder_and_the_file_name() {
-        assert_eq!(name_of("@@abcde\\Music\\Artist\\Album\\01.flac"), "Album/01.flac");
+        assert_eq!(
+            name_of("@@abcde\\Music\\Artist\\Album\\01.flac"),
+            "Album/01.flac"
+        );
         assert_eq!(name_of("song.mp3"), "song.mp3");
         assert_eq!(name_of("a/b/c.txt"), "b/c.txt");
     }
@@ -316,7 +319,10 @@ mod tests {
         let p = Path::new("/dl/Album/song.flac");
         assert_eq!(numbered_path(p, 0), p);
         assert_eq!(numbered_path(p, 1), Path::new("/dl/Album/song (1).flac"));
-        assert_eq!(numbered_path(Path::new("/dl/x"), 12), Path::new("/dl/x (12)"));
+        assert_eq!(
+            numbered_path(Path::new("/dl/x"), 12),
+            Path::new("/dl/x (12)")
+        );
         let long = local_path(dir(), &format!("{}.mp3", "z".repeat(400)));
         let numbered = numbered_path(&long, 7);
         let name = numbered.file_name().unwrap().to_str().unwrap();

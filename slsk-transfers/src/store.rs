@@ -216,6 +216,9 @@ mod tests {
             .save(&record(5, StoredStatus::Queued))
             .unwrap();
         let reopened = DownloadStore::open(&path).unwrap();
-        assert_eq!(reopened.load().unwrap(), vec![record(5, StoredStatus::Queued)]);
+        assert_eq!(
+            reopened.load().unwrap(),
+            vec![record(5, StoredStatus::Queued)]
+        );
     }
 }

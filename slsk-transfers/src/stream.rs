@@ -165,11 +165,7 @@ where
         Err(e) => return Err(e),
     }
     file.sync_all().await.map_err(DownloadError::Local)?;
-    let on_disk = file
-        .metadata()
-        .await
-        .map_err(DownloadError::Local)?
-        .len();
+    let on_disk = file.metadata().await.map_err(DownloadError::Local)?.len();
     drop(file);
     if on_disk != job.size {
         return Err(DownloadError::SizeCheck {
@@ -251,8 +247,10 @@ fn byte_waiting<S: AsyncRead + Unpin>(conn: &mut S) -> bool {
     let mut byte = [0u8; 1];
     let mut buf = ReadBuf::new(&mut byte);
     let mut cx = Context::from_waker(std::task::Waker::noop());
-    matches!(Pin::new(conn).poll_read(&mut cx, &mut buf), Poll::Ready(Ok(())))
-        && !buf.filled().is_empty()
+    matches!(
+        Pin::new(conn).poll_read(&mut cx, &mut buf),
+        Poll::Ready(Ok(()))
+    ) && !buf.filled().is_empty()
 }
 
 /// Moves the finished `partial` file to `destination`, or to the first free
@@ -347,7 +345,10 @@ impl std::fmt::Display for UploadError {
         match self {
             Self::OffsetTimeout => f.write_str("no offset from the downloader"),
             Self::OffsetPastEnd { offset, size } => {
-                write!(f, "offset {offset} is past the end of the file ({size} bytes)")
+                write!(
+                    f,
+                    "offset {offset} is past the end of the file ({size} bytes)"
+                )
             }
             Self::File(e) => write!(f, "file error: {e}"),
             Self::Connection(e) => write!(f, "connection error: {e}"),

@@ -1,20 +1,4 @@
-//! The upload queue: a state machine without I/O.
-//!
-//! A peer asks for a file with `QueueUpload` (or, the legacy way, with
-//! `TransferRequest` direction 0, answered "Queued"). Requests are checked
-//! in this order, each refusal with its exact string (client-behaviour
-//! §6.3): banned ("Banned"); already queued or uploading (a `QueueUpload` is
-//! dropped silently, a legacy request answered "Queued"); shutting down
-//! ("Pending shutdown."); a path that tries to climb out or is not shared
-//! ("File not shared."); the user's file and byte limits ("Too many files",
-//! "Too many megabytes").
-//!
-//! When a slot frees, the next upload is chosen (client-behaviour §6.4):
-//! one active upload per user, privileged users first, then round-robin:
-//! the user served longest ago (new users first), their oldest file. The
-//! file is resolved again (it may have gone), then `TransferRequest(1,
-//! ticket, file, size)` is sent; on an allowed reply the driver opens the
-//! file connection ([`UploadOutput::OpenFileConnection`]).
+//! The upload queue: a state machine without I/O ([`UploadManager`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -167,7 +151,23 @@ pub enum UploadOutput {
     Ended { id: UploadId, completed: bool },
 }
 
-/// The upload queue. See the [module documentation](self).
+/// The upload queue.
+///
+/// A peer asks for a file with `QueueUpload` (or, the legacy way, with
+/// `TransferRequest` direction 0, answered "Queued"). Requests are checked
+/// in this order, each refusal with its exact string (client-behaviour
+/// §6.3): banned ("Banned"); already queued or uploading (a `QueueUpload` is
+/// dropped silently, a legacy request answered "Queued"); shutting down
+/// ("Pending shutdown."); a path that tries to climb out or is not shared
+/// ("File not shared."); the user's file and byte limits ("Too many files",
+/// "Too many megabytes").
+///
+/// When a slot frees, the next upload is chosen (client-behaviour §6.4):
+/// one active upload per user, privileged users first, then round-robin:
+/// the user served longest ago (new users first), their oldest file. The
+/// file is resolved again (it may have gone), then `TransferRequest(1,
+/// ticket, file, size)` is sent; on an allowed reply the driver opens the
+/// file connection ([`UploadOutput::OpenFileConnection`]).
 ///
 /// ```
 /// use std::time::Instant;
@@ -374,12 +374,21 @@ impl<R: ShareResolver> UploadManager<R> {
     /// The reply to our `TransferRequest`. Allowed: the driver opens the
     /// file connection. Refused: the upload is dropped. Returns `false` for
     /// a ticket we did not send to `user`.
-    pub fn on_transfer_reply(&mut self, user: &str, reply: &PeerTransferReply, now: Instant) -> bool {
+    pub fn on_transfer_reply(
+        &mut self,
+        user: &str,
+        reply: &PeerTransferReply,
+        now: Instant,
+    ) -> bool {
         let Some(id) = self.active.get(user).copied() else {
             return false;
         };
         let upload = self.uploads.get_mut(&id).expect("active upload");
-        if upload.state != (UploadState::Requested { ticket: reply.ticket }) {
+        if upload.state
+            != (UploadState::Requested {
+                ticket: reply.ticket,
+            })
+        {
             return false;
         }
         match &reply.outcome {
@@ -466,9 +475,9 @@ impl<R: ShareResolver> UploadManager<R> {
                 if speed > 0 {
                     // The server's formula (client-behaviour §6.4).
                     let n = self.completed_uploads;
-                    let average =
-                        (u128::from(self.average_speed) * u128::from(n) + u128::from(speed))
-                            / (u128::from(n) + 1);
+                    let average = (u128::from(self.average_speed) * u128::from(n)
+                        + u128::from(speed))
+                        / (u128::from(n) + 1);
                     self.average_speed = u32::try_from(average).unwrap_or(u32::MAX);
                     self.completed_uploads += 1;
                     self.outputs.push_back(UploadOutput::SendServer(
@@ -572,7 +581,10 @@ impl<R: ShareResolver> UploadManager<R> {
                 sequence,
             },
         );
-        self.queues.entry(user.to_owned()).or_default().push_back(id);
+        self.queues
+            .entry(user.to_owned())
+            .or_default()
+            .push_back(id);
     }
 
     /// Users with waiting uploads, in the order they are served: privileged
@@ -605,7 +617,11 @@ impl<R: ShareResolver> UploadManager<R> {
             .partition(|user| self.privileged.contains(*user));
         let mut order = Vec::new();
         for group in [privileged, others] {
-            let rounds = group.iter().map(|u| self.queues[*u].len()).max().unwrap_or(0);
+            let rounds = group
+                .iter()
+                .map(|u| self.queues[*u].len())
+                .max()
+                .unwrap_or(0);
             for round in 0..rounds {
                 for user in &group {
                     if let Some(&id) = self.queues[*user].get(round) {
@@ -702,7 +718,8 @@ impl<R: ShareResolver> UploadManager<R> {
                 self.queues.remove(&upload.user);
             }
         }
-        self.outputs.push_back(UploadOutput::Ended { id, completed });
+        self.outputs
+            .push_back(UploadOutput::Ended { id, completed });
     }
 
     fn drop_queued(&mut self, user: &str) {

@@ -54,7 +54,10 @@ fn offer(ticket: u32, file: &str, size: Option<u64>) -> PeerTransferRequest {
 }
 
 fn reply(user: &str, ticket: u32, outcome: PeerTransferReplyOutcome) -> (String, PeerMessage) {
-    (user.to_owned(), PeerTransferReply { ticket, outcome }.into())
+    (
+        user.to_owned(),
+        PeerTransferReply { ticket, outcome }.into(),
+    )
 }
 
 fn allowed(user: &str, ticket: u32) -> (String, PeerMessage) {
@@ -422,13 +425,19 @@ fn offline_users_are_waited_for() {
     m.user_offline("alice");
     let id = m.enqueue("alice", FILE, None, now);
     assert!(sent(&drain(&mut m)).is_empty());
-    assert_eq!(state(&m, id), DownloadState::QueuedLocally { retry_at: None });
+    assert_eq!(
+        state(&m, id),
+        DownloadState::QueuedLocally { retry_at: None }
+    );
     assert_eq!(m.poll_timeout(), None);
     m.user_online("alice", now);
     assert_eq!(sent(&drain(&mut m)), vec![queue_upload("alice", FILE)]);
     // Going offline while queued remotely: wait again, no failure counted.
     m.user_offline("alice");
-    assert_eq!(state(&m, id), DownloadState::QueuedLocally { retry_at: None });
+    assert_eq!(
+        state(&m, id),
+        DownloadState::QueuedLocally { retry_at: None }
+    );
     m.user_online("alice", now);
     assert_eq!(sent(&drain(&mut m)), vec![queue_upload("alice", FILE)]);
     assert_eq!(m.get(id).unwrap().attempts, 0);

@@ -114,7 +114,10 @@ async fn resume_from_a_partial_file_is_byte_identical() {
     assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(&source));
     assert!(!job.partial.exists());
     let last = reports.last().unwrap();
-    assert_eq!((last.bytes, last.size), (source.len() as u64, source.len() as u64));
+    assert_eq!(
+        (last.bytes, last.size),
+        (source.len() as u64, source.len() as u64)
+    );
 }
 
 #[tokio::test]
@@ -528,8 +531,5 @@ async fn restart_resumes_through_store_manager_and_stream() {
     assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(&source));
     m.on_finished(id, 2, Ok(path.clone()), now);
     persist(&mut m, &store);
-    assert_eq!(
-        m.get(id).unwrap().state,
-        DownloadState::Completed { path }
-    );
+    assert_eq!(m.get(id).unwrap().state, DownloadState::Completed { path });
 }

@@ -13,8 +13,8 @@ use slsk_proto::peer::{
 use slsk_proto::server::{SendUploadSpeedRequest, ServerRequest};
 use slsk_proto::tables::{TransferDirection, TransferRejectionReason};
 use slsk_transfers::{
-    SharedFile, UploadConfig, UploadFailure, UploadId, UploadManager, UploadOutcome,
-    UploadOutput, UploadState,
+    SharedFile, UploadConfig, UploadFailure, UploadId, UploadManager, UploadOutcome, UploadOutput,
+    UploadState,
 };
 
 /// A share of `name -> size` that tests can change while the queue runs.
@@ -295,10 +295,14 @@ fn privileged_users_go_first() {
                 filename: file.into(),
             },
         );
-        sent(&drain(m)).into_iter().find_map(|(_, message)| match message {
-            PeerMessage::PeerPlaceInQueueReply(PeerPlaceInQueueReply { place, .. }) => Some(place),
-            _ => None,
-        })
+        sent(&drain(m))
+            .into_iter()
+            .find_map(|(_, message)| match message {
+                PeerMessage::PeerPlaceInQueueReply(PeerPlaceInQueueReply { place, .. }) => {
+                    Some(place)
+                }
+                _ => None,
+            })
     };
     assert_eq!(place(&mut m, "vip", "1"), Some(1));
     assert_eq!(place(&mut m, "vip", "2"), Some(2));
@@ -355,9 +359,11 @@ fn replies_connections_and_ends() {
     // Done in 2 s: 2000 B/s goes to the server, and b is offered the file.
     m.on_finished(id, done(2, 4000), now);
     let out = drain(&mut m);
-    assert!(out.contains(&UploadOutput::SendServer(ServerRequest::SendUploadSpeed(
-        SendUploadSpeedRequest { speed: 2000 }
-    ))));
+    assert!(
+        out.contains(&UploadOutput::SendServer(ServerRequest::SendUploadSpeed(
+            SendUploadSpeedRequest { speed: 2000 }
+        )))
+    );
     assert!(out.contains(&UploadOutput::Ended {
         id,
         completed: true
@@ -395,7 +401,10 @@ fn failures_tell_the_downloader() {
             UploadFailure::FileRead,
             denied("a", "f", "File read error.").1,
         ),
-        (UploadFailure::OffsetPastEnd, denied("a", "f", "Cancelled").1),
+        (
+            UploadFailure::OffsetPastEnd,
+            denied("a", "f", "Cancelled").1,
+        ),
     ] {
         let mut m = manager(slots(1), &share);
         queue(&mut m, "a", "f", now);
