@@ -472,6 +472,8 @@ impl DownloadManager {
         if request.direction != TransferDirection::Upload {
             return false;
         }
+        // Whoever offers a file is online.
+        self.offline.remove(user);
         let ticket = request.ticket;
         let key = (user.to_owned(), request.filename.clone());
         let Some(&id) = self.by_file.get(&key) else {

@@ -541,8 +541,17 @@ impl<R: ShareResolver> UploadManager<R> {
         if self.banned.contains(user) {
             return Admission::Refused(TransferRejectionReason::Banned);
         }
-        let mine = || self.uploads.values().filter(|u| u.user == user);
-        if mine().any(|u| u.virtual_path == filename) {
+        // The user's own uploads only (at most the file limit), not the
+        // whole queue: a request costs the same however many users wait.
+        let mine: Vec<&Upload> = self
+            .queues
+            .get(user)
+            .into_iter()
+            .flatten()
+            .chain(self.active.get(user))
+            .map(|id| &self.uploads[id])
+            .collect();
+        if mine.iter().any(|u| u.virtual_path == filename) {
             return Admission::Duplicate;
         }
         if self.shutting_down {
@@ -554,10 +563,12 @@ impl<R: ShareResolver> UploadManager<R> {
         let Some(file) = self.resolver.resolve(filename) else {
             return Admission::Refused(TransferRejectionReason::FileNotShared);
         };
-        if mine().count() >= self.config.max_files_per_user {
+        if mine.len() >= self.config.max_files_per_user {
             return Admission::Refused(TransferRejectionReason::TooManyFiles);
         }
-        let bytes = mine().fold(0u64, |sum, u| sum.saturating_add(u.file.size));
+        let bytes = mine
+            .iter()
+            .fold(0u64, |sum, u| sum.saturating_add(u.file.size));
         if bytes.saturating_add(file.size) > self.config.max_bytes_per_user {
             return Admission::Refused(TransferRejectionReason::TooManyMegabytes);
         }
