@@ -595,3 +595,117 @@ fn remove_and_retry() {
         vec![rejected("alice", 1, "Cancelled")]
     );
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Enqueue(u8, u8, Option<u64>),
+        Offer(u8, u8, u32, Option<u64>, u32),
+        FileConnection(u8, u32),
+        Finished(u8, u32, u8),
+        Denied(u8, u8, u8),
+        Failed(u8, u8),
+        Place(u8, u8, u32),
+        Offline(u8),
+        Online(u8),
+        Unreachable(u8),
+        Cancel(u8),
+        Retry(u8),
+        Remove(u8),
+        Wait(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let size = prop_oneof![Just(None), (0..3u64).prop_map(Some)];
+        prop_oneof![
+            3 => (0..4u8, 0..6u8, size.clone()).prop_map(|(u, f, s)| Op::Enqueue(u, f, s)),
+            3 => (0..4u8, 0..6u8, 0..8u32, size, 0..3u32).prop_map(|(u, f, t, s, d)| Op::Offer(u, f, t, s, d)),
+            2 => (0..4u8, 0..8u32).prop_map(|(u, t)| Op::FileConnection(u, t)),
+            2 => (0..20u8, 0..8u32, 0..4u8).prop_map(|(i, t, r)| Op::Finished(i, t, r)),
+            1 => (0..4u8, 0..6u8, 0..10u8).prop_map(|(u, f, r)| Op::Denied(u, f, r)),
+            1 => (0..4u8, 0..6u8).prop_map(|(u, f)| Op::Failed(u, f)),
+            1 => (0..4u8, 0..6u8, any::<u32>()).prop_map(|(u, f, p)| Op::Place(u, f, p)),
+            1 => (0..4u8).prop_map(Op::Offline),
+            1 => (0..4u8).prop_map(Op::Online),
+            1 => (0..4u8).prop_map(Op::Unreachable),
+            1 => (0..20u8).prop_map(Op::Cancel),
+            1 => (0..20u8).prop_map(Op::Retry),
+            1 => (0..20u8).prop_map(Op::Remove),
+            2 => (0..700u16).prop_map(Op::Wait),
+        ]
+    }
+
+    proptest! {
+        /// Any sequence of inputs: no panic, every offer answered exactly
+        /// once, and nothing left due after `handle_timeout` (no busy loop,
+        /// no hang).
+        #[test]
+        fn invariants_hold(ops in prop::collection::vec(op(), 1..150)) {
+            let mut m = manager();
+            let mut now = Instant::now();
+            let user = |u: u8| format!("u{u}");
+            let file = |f: u8| format!("d\\f{f}");
+            let nth = |m: &DownloadManager, i: u8| m.iter().nth(usize::from(i)).map(|d| d.id);
+            let reasons = TransferRejectionReason::KNOWN;
+            for op in ops {
+                match op {
+                    Op::Enqueue(u, f, s) => { m.enqueue(&user(u), &file(f), s, now); }
+                    Op::Offer(u, f, ticket, size, direction) => {
+                        let request = PeerTransferRequest {
+                            direction: TransferDirection::from_wire(direction),
+                            ticket,
+                            filename: file(f),
+                            filesize: size,
+                        };
+                        drain(&mut m);
+                        let handled = m.on_transfer_request(&user(u), &request, now);
+                        prop_assert_eq!(handled, direction == 1);
+                        let replies = sent(&drain(&mut m)).into_iter().filter(|(_, msg)| matches!(msg, PeerMessage::PeerTransferReply(r) if r.ticket == ticket)).count();
+                        prop_assert_eq!(replies, usize::from(handled));
+                    }
+                    Op::FileConnection(u, ticket) => {
+                        if let Some(job) = m.on_file_connection(&user(u), ticket, now) {
+                            prop_assert!(job.partial.starts_with("/dl/incomplete"));
+                            prop_assert!(job.destination.starts_with("/dl"));
+                        }
+                    }
+                    Op::Finished(i, ticket, r) => if let Some(id) = nth(&m, i) {
+                        let result = match r {
+                            0 => Ok(PathBuf::from("/dl/x")),
+                            1 => Err(FailReason::ConnectionLost),
+                            2 => Err(FailReason::Overrun),
+                            _ => Err(FailReason::Local("disk".into())),
+                        };
+                        m.on_finished(id, ticket, result, now);
+                    },
+                    Op::Denied(u, f, r) => {
+                        let reason = reasons.get(usize::from(r)).cloned().unwrap_or(TransferRejectionReason::Unknown("Disallowed extension".into()));
+                        m.on_upload_denied(&user(u), &PeerTransferQueueFailed { filename: file(f), reason }, now);
+                    }
+                    Op::Failed(u, f) => m.on_upload_failed(&user(u), &PeerUploadFailed { filename: file(f) }, now),
+                    Op::Place(u, f, place) => m.on_place_in_queue(&user(u), &PeerPlaceInQueueReply { filename: file(f), place }),
+                    Op::Offline(u) => m.user_offline(&user(u)),
+                    Op::Online(u) => m.user_online(&user(u), now),
+                    Op::Unreachable(u) => m.peer_unreachable(&user(u), now),
+                    Op::Cancel(i) => if let Some(id) = nth(&m, i) { m.cancel(id) },
+                    Op::Retry(i) => if let Some(id) = nth(&m, i) { m.retry(id, now) },
+                    Op::Remove(i) => if let Some(id) = nth(&m, i) { m.remove(id); },
+                    Op::Wait(secs) => {
+                        now += Duration::from_secs(u64::from(secs));
+                        m.handle_timeout(now);
+                        prop_assert!(m.poll_timeout().is_none_or(|at| at > now));
+                    }
+                }
+                drain(&mut m);
+                // Each record reads back as the same download after a restart.
+                for d in m.iter() {
+                    let record = m.record(d.id).unwrap();
+                    prop_assert_eq!(&record.user, &d.user);
+                }
+            }
+        }
+    }
+}

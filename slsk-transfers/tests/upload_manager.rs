@@ -551,3 +551,114 @@ fn average_speed_follows_the_server_formula() {
             .any(|o| matches!(o, UploadOutput::SendServer(_)))
     );
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Queue(u8, u8),
+        Legacy(u8, u8, u32),
+        Reply(u8, u32, bool),
+        Open(u8),
+        Finish(u8, u8),
+        ConnectFailed(u8),
+        Place(u8, u8),
+        Cancel(u8),
+        Offline(u8),
+        Online(u8),
+        Ban(u8, bool),
+        Privileged(u8, bool),
+        Unshare(u8),
+        Wait(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..6u8, 0..8u8).prop_map(|(u, f)| Op::Queue(u, f)),
+            1 => (0..6u8, 0..8u8, any::<u32>()).prop_map(|(u, f, t)| Op::Legacy(u, f, t)),
+            // Tickets near the first one, so some replies match.
+            3 => (0..6u8, 100..130u32, any::<bool>()).prop_map(|(u, t, a)| Op::Reply(u, t, a)),
+            2 => (0..40u8).prop_map(Op::Open),
+            3 => (0..40u8, 0..4u8).prop_map(|(i, r)| Op::Finish(i, r)),
+            1 => (0..40u8).prop_map(Op::ConnectFailed),
+            1 => (0..6u8, 0..8u8).prop_map(|(u, f)| Op::Place(u, f)),
+            1 => (0..40u8).prop_map(Op::Cancel),
+            1 => (0..6u8).prop_map(Op::Offline),
+            1 => (0..6u8).prop_map(Op::Online),
+            1 => (0..6u8, any::<bool>()).prop_map(|(u, b)| Op::Ban(u, b)),
+            1 => (0..6u8, any::<bool>()).prop_map(|(u, b)| Op::Privileged(u, b)),
+            1 => (0..8u8).prop_map(Op::Unshare),
+            1 => (0..120u16).prop_map(Op::Wait),
+        ]
+    }
+
+    proptest! {
+        /// Any sequence of inputs: no panic, at most `slots` uploads hold a
+        /// slot, one per user, the counters agree, and every deadline is in
+        /// the future after `handle_timeout`.
+        #[test]
+        fn invariants_hold(ops in prop::collection::vec(op(), 1..120)) {
+            let files: Vec<(String, u64)> = (0..8).map(|f| (format!("f{f}"), 10 + f)).collect();
+            let share = Share::default();
+            for (name, size) in &files {
+                share.0.borrow_mut().insert(name.clone(), *size);
+            }
+            let config = UploadConfig { slots: 2, max_files_per_user: 5, max_bytes_per_user: 60, ..UploadConfig::default() };
+            let mut m = manager(config, &share);
+            let mut now = Instant::now();
+            let user = |u: u8| format!("u{u}");
+            let nth = |m: &Manager, i: u8| m.iter().nth(usize::from(i)).map(|u| u.id);
+            for op in ops {
+                match op {
+                    Op::Queue(u, f) => queue(&mut m, &user(u), &format!("f{f}"), now),
+                    Op::Legacy(u, f, ticket) => {
+                        let request = PeerTransferRequest { direction: TransferDirection::Download, ticket, filename: format!("f{f}"), filesize: None };
+                        prop_assert!(m.on_transfer_request(&user(u), &request, now));
+                    }
+                    Op::Reply(u, ticket, allowed) => {
+                        let outcome = if allowed {
+                            PeerTransferReplyOutcome::Allowed { filesize: None }
+                        } else {
+                            PeerTransferReplyOutcome::Rejected { reason: None }
+                        };
+                        m.on_transfer_reply(&user(u), &PeerTransferReply { ticket, outcome }, now);
+                    }
+                    Op::Open(i) => if let Some(id) = nth(&m, i) { m.on_file_connection_open(id) },
+                    Op::Finish(i, r) => if let Some(id) = nth(&m, i) {
+                        let result = match r {
+                            0 => done(1, 10),
+                            1 => Err(UploadFailure::Connection),
+                            2 => Err(UploadFailure::FileRead),
+                            _ => Err(UploadFailure::OffsetPastEnd),
+                        };
+                        m.on_finished(id, result, now);
+                    },
+                    Op::ConnectFailed(i) => if let Some(id) = nth(&m, i) { m.on_connect_failed(id, now) },
+                    Op::Place(u, f) => m.on_place_in_queue_request(&user(u), &PeerPlaceInQueueRequest { filename: format!("f{f}") }),
+                    Op::Cancel(i) => if let Some(id) = nth(&m, i) { m.cancel(id, now) },
+                    Op::Offline(u) => m.user_offline(&user(u)),
+                    Op::Online(u) => m.user_online(&user(u)),
+                    Op::Ban(u, b) => m.set_banned(&user(u), b),
+                    Op::Privileged(u, b) => m.set_privileged(&user(u), b),
+                    Op::Unshare(f) => { share.0.borrow_mut().remove(&format!("f{f}")); }
+                    Op::Wait(secs) => {
+                        now += Duration::from_secs(u64::from(secs));
+                        m.handle_timeout(now);
+                        prop_assert!(m.poll_timeout().is_none_or(|at| at > now));
+                    }
+                }
+                drain(&mut m);
+                let holding: Vec<&str> = m.iter().filter(|u| u.state != UploadState::Queued).map(|u| u.user.as_str()).collect();
+                prop_assert!(holding.len() <= 2);
+                let mut unique = holding.clone();
+                unique.sort();
+                unique.dedup();
+                prop_assert_eq!(unique.len(), holding.len());
+                let queued = m.iter().filter(|u| u.state == UploadState::Queued).count();
+                prop_assert_eq!(m.queue_length() as usize, queued);
+            }
+        }
+    }
+}
