@@ -24,6 +24,41 @@
 //! `UploadFailed`, `UploadDenied` and `PlaceInQueueResponse` to the
 //! download manager; `QueueUpload` and `PlaceInQueueRequest` to the upload
 //! manager.
+//!
+//! The download side of a driver, in short (a real one keeps the manager
+//! behind a lock and spawns the stream):
+//!
+//! ```no_run
+//! use std::time::Instant;
+//! use tokio::io::{AsyncRead, AsyncWrite};
+//! use slsk_transfers::{DownloadManager, DownloadOutput, DownloadStore, StreamConfig, download};
+//!
+//! async fn on_file_connection<S: AsyncRead + AsyncWrite + Unpin>(
+//!     mut conn: S, // after the ticket was read
+//!     user: &str,
+//!     ticket: u32,
+//!     downloads: &mut DownloadManager,
+//!     store: &DownloadStore,
+//! ) {
+//!     let Some(job) = downloads.on_file_connection(user, ticket, Instant::now()) else {
+//!         return; // not a transfer we allowed: close
+//!     };
+//!     let result = download(&mut conn, &job, &StreamConfig::default(), |progress| {
+//!         println!("{} of {} bytes, {:.0} B/s", progress.bytes, progress.size, progress.rate);
+//!     })
+//!     .await;
+//!     drop(conn); // the downloader closes first
+//!     let result = result.map_err(|error| error.reason());
+//!     downloads.on_finished(job.id, job.ticket, result, Instant::now());
+//!     while let Some(output) = downloads.poll_output() {
+//!         match output {
+//!             DownloadOutput::Send { user, message } => { /* to user's P connection */ }
+//!             DownloadOutput::Changed(id) => store.save(&downloads.record(id).unwrap()).unwrap(),
+//!             DownloadOutput::Removed(id) => store.remove(id.0).unwrap(),
+//!         }
+//!     }
+//! }
+//! ```
 
 mod download;
 mod path;
