@@ -15,6 +15,9 @@ use slsk_proto::tables::{TransferDirection, TransferRejectionReason};
 use crate::path::{incomplete_path, local_path};
 use crate::store::{DownloadRecord, StoredStatus};
 
+/// Files at least this big may be offered with size 0 by SoulseekQt.
+const QT_ZERO_SIZE_THRESHOLD: u64 = 1 << 31;
+
 /// Settings of the download queue. [`DownloadConfig::new`] gives the
 /// documented defaults.
 #[derive(Debug, Clone)]
@@ -462,7 +465,10 @@ impl DownloadManager {
     /// Refusals: "Complete" for a finished download, "Cancelled" for
     /// anything else not wanted: unknown files, cancelled downloads, a file
     /// already streaming, and a size other than the expected one (which also
-    /// fails the download, [`FailReason::SizeMismatch`]).
+    /// fails the download, [`FailReason::SizeMismatch`]). One exception: an
+    /// offer of size 0 for a file expected to be 2 GiB or more is accepted
+    /// at the expected size (SoulseekQt's malformed size, client-behaviour
+    /// §6.1).
     pub fn on_transfer_request(
         &mut self,
         user: &str,
@@ -500,6 +506,9 @@ impl DownloadManager {
         let size = match (request.filesize, download.expected_size) {
             (Some(offered), None) => offered,
             (Some(offered), Some(expected)) if offered == expected => offered,
+            // SoulseekQt announces 0 for some files over 2 GiB (Nicotine+
+            // keeps the size it knows then): the search result's size holds.
+            (Some(0), Some(expected)) if expected >= QT_ZERO_SIZE_THRESHOLD => expected,
             (offered, expected) => {
                 download.state = DownloadState::Failed {
                     reason: FailReason::SizeMismatch { expected, offered },

@@ -537,7 +537,9 @@ impl<R: ShareResolver> UploadManager<R> {
         self.schedule(now);
     }
 
-    fn admit(&self, user: &str, filename: &str) -> Admission {
+    fn admit(&mut self, user: &str, filename: &str) -> Admission {
+        // Whoever asks for a file is online.
+        self.offline.remove(user);
         if self.banned.contains(user) {
             return Admission::Refused(TransferRejectionReason::Banned);
         }

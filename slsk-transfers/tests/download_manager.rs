@@ -238,6 +238,26 @@ fn a_size_other_than_expected_is_refused() {
 }
 
 #[test]
+fn soulseekqt_zero_size_for_big_files_keeps_the_expected_size() {
+    let mut m = manager();
+    let now = Instant::now();
+    let big = 3 << 30;
+    let id = m.enqueue("qt", "big.mkv", Some(big), now);
+    m.on_transfer_request("qt", &offer(1, "big.mkv", Some(0)), now);
+    assert_eq!(
+        state(&m, id),
+        DownloadState::Connecting {
+            ticket: 1,
+            size: big
+        }
+    );
+    // Below 2 GiB a zero size is just a wrong size.
+    let small = m.enqueue("qt", "small.mkv", Some(100), now);
+    m.on_transfer_request("qt", &offer(2, "small.mkv", Some(0)), now);
+    assert!(matches!(state(&m, small), DownloadState::Failed { .. }));
+}
+
+#[test]
 fn a_new_size_restarts_the_partial_file() {
     let mut m = manager();
     let now = Instant::now();
