@@ -332,14 +332,6 @@ pub enum UploadError {
     Stalled { sent: u64 },
 }
 
-impl UploadError {
-    /// Whether the local file is at fault (answer "File read error.")
-    /// rather than the connection (answer `UploadFailed`).
-    pub fn is_file_error(&self) -> bool {
-        matches!(self, Self::File(_))
-    }
-}
-
 impl std::fmt::Display for UploadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
