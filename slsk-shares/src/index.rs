@@ -1,0 +1,525 @@
+//! The in-memory share index: every shared file in a compact table, and an
+//! inverted index from words to files for searching.
+//!
+//! Layout (all in a few large allocations):
+//! - files are numbered (`u32`) in the byte order of their virtual paths,
+//!   so any list of file ids in ascending order is also sorted by path;
+//! - a file is its directory id, its name (a range of one string arena), its
+//!   size and its packed attributes (28 bytes plus the name);
+//! - directories are numbered in path order, their paths in a second arena,
+//!   with the ids of their files;
+//! - the vocabulary is sorted (binary search for a word), with a second
+//!   order by reversed bytes so that the words ending in a suffix are one
+//!   contiguous range;
+//! - each word's posting list (the ascending ids of the files containing it)
+//!   is a range of one `u32` array.
+//!
+//! A query walks the shortest posting list of its included words and
+//! gallops through the others, so its cost follows the rarest word, and
+//! stops at the result cap.
+
+use crate::attributes::{AudioAttributes, PackedAttributes};
+use crate::query::{ExcludedPhrases, ParsedQuery};
+use crate::words::split_words;
+
+/// A file's number in the index.
+pub type FileId = u32;
+
+/// One file handed to the index builder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedFile {
+    /// `Folder\Sub\name.ext`: at least two components.
+    pub virtual_path: String,
+    pub size: u64,
+    pub attributes: AudioAttributes,
+}
+
+/// Strings stored end to end, addressed by number.
+#[derive(Debug, Default, Clone)]
+struct Arena {
+    text: String,
+    /// `ends[i]` is where string `i` ends; it starts where `i - 1` ends.
+    ends: Vec<u32>,
+}
+
+impl Arena {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    fn get(&self, i: u32) -> &str {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 4
+    }
+
+    fn shrink(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+}
+
+/// Ranges of one `u32` array, addressed by number (posting lists, the
+/// files of each directory).
+#[derive(Debug, Default, Clone)]
+struct Lists {
+    items: Vec<u32>,
+    ends: Vec<u32>,
+}
+
+impl Lists {
+    fn get(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.items[start..self.ends[i] as usize]
+    }
+
+    fn push(&mut self, items: &[u32]) {
+        self.items.extend_from_slice(items);
+        self.ends.push(self.items.len() as u32);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        (self.items.capacity() + self.ends.capacity()) * 4
+    }
+
+    fn shrink(&mut self) {
+        self.items.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+}
+
+/// The index. Immutable once built.
+#[derive(Debug, Default, Clone)]
+pub struct ShareIndex {
+    dirs: Arena,
+    dir_files: Lists,
+    file_dir: Vec<u32>,
+    names: Arena,
+    sizes: Vec<u64>,
+    attributes: Vec<PackedAttributes>,
+    words: Arena,
+    /// Word ids ordered by their reversed bytes.
+    by_suffix: Vec<u32>,
+    postings: Lists,
+}
+
+/// A partial (`*suffix`) term matching more posting entries than this is
+/// checked file by file instead of merged into one list.
+const PARTIAL_MERGE_LIMIT: usize = 65_536;
+
+/// Arenas and lists are addressed with `u32`: past this many bytes or
+/// entries, files are left out of the index (with a warning).
+const U32_LIMIT: usize = u32::MAX as usize;
+
+impl ShareIndex {
+    /// Builds the index. Files are sorted by path; a path given twice is
+    /// kept once; a path without a `\` is left out.
+    pub fn build(mut files: Vec<IndexedFile>) -> Self {
+        files.retain(|f| f.virtual_path.contains('\\'));
+        files.sort_unstable_by(|a, b| a.virtual_path.cmp(&b.virtual_path));
+        files.dedup_by(|a, b| a.virtual_path == b.virtual_path);
+
+        let mut index = ShareIndex::default();
+        // Directories: every parent of a file, and their parents.
+        let mut dir_paths: Vec<&str> = Vec::new();
+        for file in &files {
+            let mut dir = parent(&file.virtual_path);
+            while let Some(d) = dir {
+                if dir_paths.last() == Some(&d) {
+                    break;
+                }
+                dir_paths.push(d);
+                dir = parent(d);
+            }
+        }
+        dir_paths.sort_unstable();
+        dir_paths.dedup();
+
+        // Word ids during the build: first-seen order, remapped when sorted.
+        let mut vocabulary: std::collections::HashMap<String, u32> = Default::default();
+        let mut lists: Vec<Vec<u32>> = Vec::new();
+        let mut word_id = |word: &str, lists: &mut Vec<Vec<u32>>| -> u32 {
+            if let Some(&id) = vocabulary.get(word) {
+                return id;
+            }
+            let id = lists.len() as u32;
+            vocabulary.insert(word.to_owned(), id);
+            lists.push(Vec::new());
+            id
+        };
+        let mut dir_words: Vec<Vec<u32>> = Vec::with_capacity(dir_paths.len());
+        for dir in &dir_paths {
+            index.dirs.push(dir);
+            let mut ids = Vec::new();
+            for word in split_words(&dir.to_lowercase()) {
+                let id = word_id(word, &mut lists);
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            dir_words.push(ids);
+        }
+
+        let mut files_of_dir: Vec<Vec<u32>> = vec![Vec::new(); dir_paths.len()];
+        let mut file_words = Vec::new();
+        let mut total_postings = 0usize;
+        for file in &files {
+            let id = index.file_dir.len();
+            let (dir, name) = file
+                .virtual_path
+                .rsplit_once('\\')
+                .expect("paths without a backslash were removed");
+            if id >= U32_LIMIT
+                || index.names.text.len() + name.len() >= U32_LIMIT
+                || total_postings >= U32_LIMIT - 65_536
+            {
+                tracing::warn!(files = files.len(), "share index full; files left out");
+                break;
+            }
+            let id = id as u32;
+            let dir_id = dir_paths
+                .binary_search(&dir)
+                .expect("every parent was collected") as u32;
+            file_words.clear();
+            file_words.extend_from_slice(&dir_words[dir_id as usize]);
+            for word in split_words(&name.to_lowercase()) {
+                let w = word_id(word, &mut lists);
+                if !file_words.contains(&w) {
+                    file_words.push(w);
+                }
+            }
+            for &w in &file_words {
+                lists[w as usize].push(id);
+            }
+            total_postings += file_words.len();
+            index.file_dir.push(dir_id);
+            index.names.push(name);
+            index.sizes.push(file.size);
+            index
+                .attributes
+                .push(PackedAttributes::pack(&file.attributes));
+            files_of_dir[dir_id as usize].push(id);
+        }
+        drop(files);
+        for ids in &files_of_dir {
+            index.dir_files.push(ids);
+        }
+        drop(files_of_dir);
+
+        // Sort the vocabulary; lay the posting lists out in that order.
+        let mut sorted: Vec<(String, u32)> = vocabulary.into_iter().collect();
+        sorted.sort_unstable();
+        for (word, old) in &sorted {
+            index.words.push(word);
+            index
+                .postings
+                .push(&std::mem::take(&mut lists[*old as usize]));
+        }
+        let mut by_suffix: Vec<u32> = (0..sorted.len() as u32).collect();
+        by_suffix.sort_unstable_by(|&a, &b| {
+            let (a, b) = (index.words.get(a), index.words.get(b));
+            a.bytes().rev().cmp(b.bytes().rev())
+        });
+        index.by_suffix = by_suffix;
+
+        index.dirs.shrink();
+        index.names.shrink();
+        index.words.shrink();
+        index.postings.shrink();
+        index.dir_files.shrink();
+        index.file_dir.shrink_to_fit();
+        index.sizes.shrink_to_fit();
+        index.attributes.shrink_to_fit();
+        index
+    }
+
+    /// Number of files.
+    pub fn file_count(&self) -> usize {
+        self.file_dir.len()
+    }
+
+    /// Number of directories (every parent of a file, shared roots included).
+    pub fn dir_count(&self) -> usize {
+        self.dirs.len()
+    }
+
+    /// Number of distinct words.
+    pub fn word_count(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Heap bytes held: the sum of the capacities of its allocations.
+    pub fn heap_bytes(&self) -> usize {
+        self.dirs.heap_bytes()
+            + self.dir_files.heap_bytes()
+            + self.file_dir.capacity() * 4
+            + self.names.heap_bytes()
+            + self.sizes.capacity() * 8
+            + self.attributes.capacity() * std::mem::size_of::<PackedAttributes>()
+            + self.words.heap_bytes()
+            + self.by_suffix.capacity() * 4
+            + self.postings.heap_bytes()
+    }
+
+    /// A file's name (last path component).
+    pub fn name(&self, id: FileId) -> &str {
+        self.names.get(id)
+    }
+
+    /// A file's directory path.
+    pub fn dir_of(&self, id: FileId) -> &str {
+        self.dirs.get(self.file_dir[id as usize])
+    }
+
+    /// A file's whole virtual path.
+    pub fn path(&self, id: FileId) -> String {
+        let (dir, name) = (self.dir_of(id), self.name(id));
+        let mut path = String::with_capacity(dir.len() + 1 + name.len());
+        path.push_str(dir);
+        path.push('\\');
+        path.push_str(name);
+        path
+    }
+
+    pub fn size(&self, id: FileId) -> u64 {
+        self.sizes[id as usize]
+    }
+
+    pub fn attributes(&self, id: FileId) -> AudioAttributes {
+        self.attributes[id as usize].unpack()
+    }
+
+    /// Directory ids with their paths, in path order.
+    pub fn dirs(&self) -> impl Iterator<Item = (u32, &str)> {
+        (0..self.dirs.len() as u32).map(|d| (d, self.dirs.get(d)))
+    }
+
+    /// The id of a directory path (exact match).
+    pub fn find_dir(&self, path: &str) -> Option<u32> {
+        binary_search_by(self.dirs.len(), |i| self.dirs.get(i).cmp(path))
+    }
+
+    /// The files directly in a directory, in name order.
+    pub fn files_in(&self, dir: u32) -> &[FileId] {
+        self.dir_files.get(dir)
+    }
+
+    /// The id of a virtual path (exact match).
+    pub fn find_file(&self, path: &str) -> Option<FileId> {
+        let (dir, name) = path.rsplit_once('\\')?;
+        let files = self.files_in(self.find_dir(dir)?);
+        let at = binary_search_by(files.len(), |i| self.name(files[i as usize]).cmp(name))?;
+        Some(files[at as usize])
+    }
+
+    fn find_word(&self, word: &str) -> Option<u32> {
+        binary_search_by(self.words.len(), |i| self.words.get(i).cmp(word))
+    }
+
+    /// The words ending in `suffix` (a range of `by_suffix`).
+    fn words_ending_in(&self, suffix: &str) -> &[u32] {
+        let reversed = |w: u32| self.words.get(w).bytes().rev();
+        let suffix_rev = || suffix.bytes().rev();
+        // First word whose reversed bytes are >= the reversed suffix...
+        let start = self
+            .by_suffix
+            .partition_point(|&w| reversed(w).lt(suffix_rev()));
+        // ...then every word that has the reversed suffix as a prefix.
+        let len = self.by_suffix[start..]
+            .partition_point(|&w| reversed(w).take(suffix.len()).eq(suffix_rev()));
+        &self.by_suffix[start..start + len]
+    }
+
+    /// The files matching `query`, in path order, at most `max_results`,
+    /// without those whose lower-cased path contains an excluded phrase.
+    pub fn search(
+        &self,
+        query: &ParsedQuery,
+        max_results: usize,
+        phrases: &ExcludedPhrases,
+    ) -> Vec<FileId> {
+        let mut required: Vec<std::borrow::Cow<'_, [u32]>> = Vec::new();
+        for word in &query.included {
+            match self.find_word(word) {
+                Some(w) => required.push(self.postings.get(w).into()),
+                None => return Vec::new(),
+            }
+        }
+        if required.is_empty() || max_results == 0 {
+            return Vec::new();
+        }
+        let smallest = required.iter().map(|l| l.len()).min().unwrap_or(0);
+        // Partial terms: merge the posting lists of the words ending in the
+        // suffix when that is cheap, else check candidates one by one.
+        let mut checked_suffixes: Vec<&str> = Vec::new();
+        for suffix in &query.partial {
+            let words = self.words_ending_in(suffix);
+            if words.is_empty() {
+                return Vec::new();
+            }
+            let total: usize = words.iter().map(|&w| self.postings.get(w).len()).sum();
+            if total <= PARTIAL_MERGE_LIMIT.max(smallest) {
+                let mut merged: Vec<u32> = Vec::with_capacity(total);
+                for &w in words {
+                    merged.extend_from_slice(self.postings.get(w));
+                }
+                merged.sort_unstable();
+                merged.dedup();
+                required.push(merged.into());
+            } else {
+                checked_suffixes.push(suffix);
+            }
+        }
+        required.sort_by_key(|l| l.len());
+        let excluded: Vec<&[u32]> = query
+            .excluded
+            .iter()
+            .filter_map(|w| self.find_word(w))
+            .map(|w| self.postings.get(w))
+            .collect();
+
+        let (driver, others) = required.split_first().expect("not empty");
+        let mut cursors = vec![0usize; others.len()];
+        let mut excluded_cursors = vec![0usize; excluded.len()];
+        let mut results = Vec::new();
+        let mut lower = String::new();
+        'candidates: for &id in driver.iter() {
+            for (list, cursor) in others.iter().zip(&mut cursors) {
+                *cursor = gallop(list, *cursor, id);
+                if list.get(*cursor) != Some(&id) {
+                    continue 'candidates;
+                }
+            }
+            for (list, cursor) in excluded.iter().zip(&mut excluded_cursors) {
+                *cursor = gallop(list, *cursor, id);
+                if list.get(*cursor) == Some(&id) {
+                    continue 'candidates;
+                }
+            }
+            if !checked_suffixes.is_empty() || !phrases.is_empty() {
+                lower.clear();
+                lower.push_str(&self.path(id).to_lowercase());
+                if phrases.excludes(&lower) {
+                    continue;
+                }
+                let has_suffix = |s: &&str| split_words(&lower).any(|w| w.ends_with(*s));
+                if !checked_suffixes.iter().all(has_suffix) {
+                    continue;
+                }
+            }
+            results.push(id);
+            if results.len() == max_results {
+                break;
+            }
+        }
+        results
+    }
+}
+
+/// The parent of a virtual path, if it has one.
+fn parent(path: &str) -> Option<&str> {
+    path.rsplit_once('\\').map(|(dir, _)| dir)
+}
+
+/// Binary search over `0..len` with a comparison of item `i` to the target.
+fn binary_search_by(len: usize, cmp: impl Fn(u32) -> std::cmp::Ordering) -> Option<u32> {
+    let (mut lo, mut hi) = (0usize, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match cmp(mid as u32) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(mid as u32),
+        }
+    }
+    None
+}
+
+/// The first index at or after `from` whose item is >= `target`, found by
+/// doubling steps then bisecting: cheap when the target is near.
+fn gallop(list: &[u32], from: usize, target: u32) -> usize {
+    if from >= list.len() || list[from] >= target {
+        return from;
+    }
+    let mut step = 1;
+    let mut lo = from; // list[lo] < target
+    let mut hi = from + step;
+    while hi < list.len() && list[hi] < target {
+        lo = hi;
+        step *= 2;
+        hi = lo + step;
+    }
+    let hi = hi.min(list.len());
+    lo + 1 + list[lo + 1..hi].partition_point(|&x| x < target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gallop_finds_the_first_item_not_below_the_target() {
+        let list: Vec<u32> = (0..100).map(|i| i * 3).collect();
+        for from in [0, 5, 50, 99, 100] {
+            for target in 0..310 {
+                let expected = from + list[from.min(list.len())..].partition_point(|&x| x < target);
+                assert_eq!(
+                    gallop(&list, from, target),
+                    expected,
+                    "from {from} target {target}"
+                );
+            }
+        }
+    }
+
+    fn file(path: &str) -> IndexedFile {
+        IndexedFile {
+            virtual_path: path.into(),
+            size: 1,
+            attributes: AudioAttributes::default(),
+        }
+    }
+
+    #[test]
+    fn layout_keeps_paths_directories_and_order() {
+        let index = ShareIndex::build(vec![
+            file("M\\b\\z.mp3"),
+            file("M\\a.mp3"),
+            file("M\\b\\c\\d.flac"),
+            file("M\\a.mp3"),
+            file("nobackslash"),
+        ]);
+        assert_eq!(index.file_count(), 3);
+        let paths: Vec<String> = (0..3).map(|i| index.path(i)).collect();
+        assert_eq!(paths, ["M\\a.mp3", "M\\b\\c\\d.flac", "M\\b\\z.mp3"]);
+        let dirs: Vec<&str> = index.dirs().map(|(_, d)| d).collect();
+        assert_eq!(dirs, ["M", "M\\b", "M\\b\\c"]);
+        assert_eq!(index.files_in(index.find_dir("M\\b").unwrap()), [2]);
+        assert_eq!(index.find_file("M\\b\\c\\d.flac"), Some(1));
+        assert_eq!(index.find_file("M\\b\\c\\D.flac"), None);
+        assert_eq!(index.find_file("M\\b"), None);
+    }
+
+    #[test]
+    fn suffix_ranges() {
+        let index = ShareIndex::build(vec![file("M\\term sperm germ"), file("M\\erm x.ogg")]);
+        let mut words: Vec<&str> = index
+            .words_ending_in("erm")
+            .iter()
+            .map(|&w| index.words.get(w))
+            .collect();
+        words.sort();
+        assert_eq!(words, ["erm", "germ", "sperm", "term"]);
+        assert!(index.words_ending_in("zzz").is_empty());
+    }
+}

@@ -1,0 +1,304 @@
+//! A scan: walk the shared folders, read new and changed files in parallel,
+//! update the cache, and build the [`Shares`].
+
+use std::io;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+
+use crate::attributes::AudioAttributes;
+use crate::cache::{CacheError, CachedFile, ScanCache, path_key};
+use crate::folders::{FolderError, SharedFolder, resolve_roots};
+use crate::probe::{AudioProbe, FileProbe};
+use crate::shares::{SharedFile, Shares};
+use crate::walk::{FoundFile, WalkSkips, walk_root};
+
+/// How to scan.
+#[derive(Clone)]
+pub struct ScanOptions {
+    /// Threads reading metadata; `None` for one per core.
+    pub threads: Option<NonZeroUsize>,
+    /// What reads a file; [`AudioProbe`] unless testing.
+    pub probe: Arc<dyn FileProbe>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            threads: None,
+            probe: Arc::new(AudioProbe),
+        }
+    }
+}
+
+impl std::fmt::Debug for ScanOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanOptions")
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a scan is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanPhase {
+    /// Listing directories; `files_seen` grows.
+    Walking,
+    /// Reading new and changed files; `files_read` grows to `files_to_read`.
+    Reading,
+    /// Finished (the last report).
+    Done,
+}
+
+/// Progress of a scan, reported every 1,024 files walked and every 64 files
+/// read, and at each phase change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanProgress {
+    pub phase: ScanPhase,
+    /// Files found so far.
+    pub files_seen: u64,
+    /// Files that must be read (new or changed); known once walking ends.
+    pub files_to_read: u64,
+    /// Files read so far.
+    pub files_read: u64,
+}
+
+/// What a scan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    /// Regular files found.
+    pub files_seen: u64,
+    /// Files read (new, or size or mtime changed), readable or not.
+    pub files_read: u64,
+    /// Files taken from the cache unread.
+    pub files_cached: u64,
+    /// Cache entries dropped (files gone, or no longer shared).
+    pub files_dropped: u64,
+    /// Files that could not be opened: not shared.
+    pub unreadable_files: u64,
+    /// Dot-prefixed entries skipped.
+    pub hidden_skipped: u64,
+    /// Symlinks skipped (never followed).
+    pub symlinks_skipped: u64,
+    /// Names skipped: not UTF-8, or containing a backslash.
+    pub bad_names_skipped: u64,
+    /// Directories that could not be listed.
+    pub unreadable_dirs: u64,
+    /// Shared folders whose directory is missing: nothing under them is
+    /// shared, and their cache entries are kept for when they return.
+    pub unavailable_folders: Vec<String>,
+}
+
+/// What a scan produced.
+#[derive(Debug)]
+pub struct ScanOutcome {
+    pub shares: Shares,
+    pub report: ScanReport,
+}
+
+/// Why a scan failed.
+#[derive(Debug)]
+pub enum ScanError {
+    Folder(FolderError),
+    Cache(CacheError),
+}
+
+impl std::fmt::Display for ScanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Folder(e) => write!(f, "shared folders: {e}"),
+            Self::Cache(e) => write!(f, "scan cache: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ScanError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Folder(e) => Some(e),
+            Self::Cache(e) => Some(e),
+        }
+    }
+}
+
+impl From<CacheError> for ScanError {
+    fn from(e: CacheError) -> Self {
+        Self::Cache(e)
+    }
+}
+
+const WALK_REPORT_EVERY: u64 = 1024;
+const READ_REPORT_EVERY: u64 = 64;
+/// Read results waiting for the cache writer.
+const RESULT_QUEUE: usize = 256;
+
+/// Scans `folders`, reading only files that are new or whose size or mtime
+/// changed since `cache` last saw them, and returns the new [`Shares`].
+/// Blocking: run it on a thread of its own (or `spawn_blocking`).
+///
+/// ```no_run
+/// use slsk_shares::{ScanCache, ScanOptions, SharedFolder, scan};
+///
+/// let folders = [SharedFolder::new("Music", "/home/me/Music")];
+/// let mut cache = ScanCache::open("/home/me/.cache/slsk/shares.db")?;
+/// let outcome = scan(&folders, &mut cache, &ScanOptions::default(), &mut |p| {
+///     eprintln!("{:?}: {}/{} read", p.phase, p.files_read, p.files_to_read);
+/// })?;
+/// println!("sharing {} files", outcome.shares.file_count());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn scan(
+    folders: &[SharedFolder],
+    cache: &mut ScanCache,
+    options: &ScanOptions,
+    progress: &mut dyn FnMut(ScanProgress),
+) -> Result<ScanOutcome, ScanError> {
+    let roots = resolve_roots(folders).map_err(ScanError::Folder)?;
+    let mut report = ScanReport::default();
+    let mut state = ScanProgress {
+        phase: ScanPhase::Walking,
+        files_seen: 0,
+        files_to_read: 0,
+        files_read: 0,
+    };
+    progress(state);
+
+    let mut found: Vec<FoundFile> = Vec::new();
+    let mut skips = WalkSkips::default();
+    for root in &roots {
+        if !root.available {
+            report.unavailable_folders.push(root.virtual_name.clone());
+            continue;
+        }
+        walk_root(root, &mut skips, &mut |file| {
+            found.push(file);
+            state.files_seen += 1;
+            if state.files_seen % WALK_REPORT_EVERY == 0 {
+                progress(state);
+            }
+        });
+    }
+    report.files_seen = state.files_seen;
+    report.hidden_skipped = skips.hidden;
+    report.symlinks_skipped = skips.symlinks;
+    report.bad_names_skipped = skips.bad_names;
+    report.unreadable_dirs = skips.unreadable_dirs + skips.other;
+
+    // Sort out what the cache already knows.
+    let mut cached = cache.load()?;
+    let keys: Vec<Vec<u8>> = found.iter().map(|f| path_key(&f.local_path)).collect();
+    let mut attributes: Vec<Option<AudioAttributes>> = vec![None; found.len()];
+    let mut to_read: Vec<usize> = Vec::new();
+    for (i, file) in found.iter().enumerate() {
+        match cached.remove(&keys[i]) {
+            Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
+                attributes[i] = Some(entry.attributes);
+            }
+            _ => to_read.push(i),
+        }
+    }
+    report.files_cached = (found.len() - to_read.len()) as u64;
+    // What remains in `cached` was not found. Keep what lies under a folder
+    // that is unavailable right now (an unmounted disk); drop the rest.
+    let unavailable_prefixes: Vec<Vec<u8>> = roots
+        .iter()
+        .filter(|r| !r.available)
+        .map(|r| {
+            let mut prefix = path_key(&r.path);
+            prefix.extend_from_slice(std::path::MAIN_SEPARATOR_STR.as_bytes());
+            prefix
+        })
+        .collect();
+    let dropped: Vec<Vec<u8>> = cached
+        .into_keys()
+        .filter(|key| !unavailable_prefixes.iter().any(|p| key.starts_with(p)))
+        .collect();
+
+    state.phase = ScanPhase::Reading;
+    state.files_to_read = to_read.len() as u64;
+    progress(state);
+
+    let writer = cache.writer()?;
+    for key in &dropped {
+        writer.delete(key)?;
+    }
+    report.files_dropped = dropped.len() as u64;
+
+    let threads = options
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get)
+        .min(to_read.len().max(1));
+    let cursor = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut write_error = None;
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<(usize, io::Result<AudioAttributes>)>(RESULT_QUEUE);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (cursor, stop, to_read, found) = (&cursor, &stop, &to_read, &found);
+            let probe = &*options.probe;
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(&i) = to_read.get(cursor.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    if tx.send((i, probe.probe(&found[i].local_path))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, result) in rx {
+            state.files_read += 1;
+            match result {
+                Ok(read) => {
+                    attributes[i] = Some(read);
+                    let entry = CachedFile {
+                        size: found[i].size,
+                        mtime_ns: found[i].mtime_ns,
+                        attributes: read,
+                    };
+                    if let Err(e) = writer.upsert(&keys[i], &entry) {
+                        stop.store(true, Ordering::Relaxed);
+                        write_error.get_or_insert(e);
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(path = %found[i].local_path.display(), %error, "unreadable; not shared");
+                    report.unreadable_files += 1;
+                    // An entry from an earlier, readable version must go.
+                    if let Err(e) = writer.delete(&keys[i]) {
+                        stop.store(true, Ordering::Relaxed);
+                        write_error.get_or_insert(e);
+                    }
+                }
+            }
+            if state.files_read % READ_REPORT_EVERY == 0 {
+                progress(state);
+            }
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    writer.commit()?;
+    report.files_read = state.files_read;
+
+    let files = found
+        .into_iter()
+        .zip(attributes)
+        .filter_map(|(file, attributes)| {
+            Some(SharedFile {
+                virtual_path: file.virtual_path,
+                size: file.size,
+                attributes: attributes?,
+            })
+        })
+        .collect();
+    let shares = Shares::with_roots(roots, files);
+    state.phase = ScanPhase::Done;
+    progress(state);
+    Ok(ScanOutcome { shares, report })
+}
