@@ -103,6 +103,15 @@ pub(crate) fn local_path(roots: &[Root], virtual_path: &str) -> Option<PathBuf> 
     Some(path)
 }
 
+/// Whether a virtual path can be shared under `roots`: its first component
+/// names a root and every component is valid (what [`local_path`] checks,
+/// without building the path).
+pub(crate) fn is_shareable(roots: &[Root], virtual_path: &str) -> bool {
+    let mut components = virtual_path.split('\\');
+    let first = components.next().unwrap_or_default();
+    roots.iter().any(|r| r.virtual_name == first) && components.all(is_valid_component)
+}
+
 /// Whether `path` lies inside the root's directory.
 pub(crate) fn is_inside(root: &Root, path: &Path) -> bool {
     path.starts_with(&root.path) && path != root.path

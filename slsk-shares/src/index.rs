@@ -77,10 +77,15 @@ struct Lists {
 }
 
 impl Lists {
+    fn start(&self, i: u32) -> usize {
+        match i.checked_sub(1) {
+            Some(before) => self.ends[before as usize] as usize,
+            None => 0,
+        }
+    }
+
     fn get(&self, i: u32) -> &[u32] {
-        let i = i as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.items[start..self.ends[i] as usize]
+        &self.items[self.start(i)..self.ends[i as usize] as usize]
     }
 
     fn push(&mut self, items: &[u32]) {
@@ -107,15 +112,19 @@ pub struct ShareIndex {
     names: Arena,
     sizes: Vec<u64>,
     attributes: Vec<PackedAttributes>,
+    /// The vocabulary; a word's id is its rank by reversed bytes, so the
+    /// words ending in a suffix have consecutive ids.
     words: Arena,
-    /// Word ids ordered by their reversed bytes.
-    by_suffix: Vec<u32>,
+    /// Word ids in the order of their (forward) bytes, for exact lookup.
+    by_forward: Vec<u32>,
+    /// Word id -> ascending ids of the files containing the word.
     postings: Lists,
+    /// Directory id -> ids of the words of its path.
+    dir_words: Lists,
+    /// File id -> ids of the words of its name not already in its
+    /// directory's path.
+    name_words: Lists,
 }
-
-/// A partial (`*suffix`) term matching more posting entries than this is
-/// checked file by file instead of merged into one list.
-const PARTIAL_MERGE_LIMIT: usize = 65_536;
 
 /// Arenas and lists are addressed with `u32`: past this many bytes or
 /// entries, files are left out of the index (with a warning).
@@ -145,24 +154,15 @@ impl ShareIndex {
         dir_paths.sort_unstable();
         dir_paths.dedup();
 
-        // Word ids during the build: first-seen order, remapped when sorted.
-        let mut vocabulary: std::collections::HashMap<String, u32> = Default::default();
-        let mut lists: Vec<Vec<u32>> = Vec::new();
-        let mut word_id = |word: &str, lists: &mut Vec<Vec<u32>>| -> u32 {
-            if let Some(&id) = vocabulary.get(word) {
-                return id;
-            }
-            let id = lists.len() as u32;
-            vocabulary.insert(word.to_owned(), id);
-            lists.push(Vec::new());
-            id
-        };
+        // Word ids during the build are in first-seen order; they are
+        // renumbered once the vocabulary is complete.
+        let mut vocabulary = Vocabulary::default();
         let mut dir_words: Vec<Vec<u32>> = Vec::with_capacity(dir_paths.len());
         for dir in &dir_paths {
             index.dirs.push(dir);
             let mut ids = Vec::new();
             for word in split_words(&dir.to_lowercase()) {
-                let id = word_id(word, &mut lists);
+                let id = vocabulary.id(word);
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -171,8 +171,10 @@ impl ShareIndex {
         }
 
         let mut files_of_dir: Vec<Vec<u32>> = vec![Vec::new(); dir_paths.len()];
-        let mut file_words = Vec::new();
+        let mut name_words: Vec<u32> = Vec::new();
+        let mut name_word_ends: Vec<u32> = Vec::with_capacity(files.len());
         let mut total_postings = 0usize;
+        let mut current_dir: Option<(&str, u32)> = None;
         for file in &files {
             let id = index.file_dir.len();
             let (dir, name) = file
@@ -187,21 +189,30 @@ impl ShareIndex {
                 break;
             }
             let id = id as u32;
-            let dir_id = dir_paths
-                .binary_search(&dir)
-                .expect("every parent was collected") as u32;
-            file_words.clear();
-            file_words.extend_from_slice(&dir_words[dir_id as usize]);
+            let dir_id = match current_dir {
+                Some((path, dir_id)) if path == dir => dir_id,
+                _ => {
+                    let dir_id = dir_paths
+                        .binary_search(&dir)
+                        .expect("every parent was collected")
+                        as u32;
+                    current_dir = Some((dir, dir_id));
+                    dir_id
+                }
+            };
+            let dir_word_ids = &dir_words[dir_id as usize];
+            let first_name_word = name_words.len();
             for word in split_words(&name.to_lowercase()) {
-                let w = word_id(word, &mut lists);
-                if !file_words.contains(&w) {
-                    file_words.push(w);
+                let w = vocabulary.id(word);
+                if !dir_word_ids.contains(&w) && !name_words[first_name_word..].contains(&w) {
+                    name_words.push(w);
                 }
             }
-            for &w in &file_words {
-                lists[w as usize].push(id);
+            for &w in dir_word_ids.iter().chain(&name_words[first_name_word..]) {
+                vocabulary.postings[w as usize].push(id);
             }
-            total_postings += file_words.len();
+            total_postings += dir_word_ids.len() + name_words.len() - first_name_word;
+            name_word_ends.push(name_words.len() as u32);
             index.file_dir.push(dir_id);
             index.names.push(name);
             index.sizes.push(file.size);
@@ -216,30 +227,49 @@ impl ShareIndex {
         }
         drop(files_of_dir);
 
-        // Sort the vocabulary; lay the posting lists out in that order.
-        let mut sorted: Vec<(String, u32)> = vocabulary.into_iter().collect();
-        sorted.sort_unstable();
-        for (word, old) in &sorted {
+        // Renumber the words by reversed bytes; lay everything out in that
+        // order.
+        let Vocabulary {
+            ids: map,
+            postings: mut lists,
+        } = vocabulary;
+        let mut words: Vec<(Box<str>, u32)> = map.into_iter().collect();
+        words.sort_unstable_by(|(a, _), (b, _)| a.bytes().rev().cmp(b.bytes().rev()));
+        let mut renumber = vec![0u32; words.len()];
+        for (new, (word, old)) in words.iter().enumerate() {
+            renumber[*old as usize] = new as u32;
             index.words.push(word);
             index
                 .postings
                 .push(&std::mem::take(&mut lists[*old as usize]));
         }
-        let mut by_suffix: Vec<u32> = (0..sorted.len() as u32).collect();
-        by_suffix.sort_unstable_by(|&a, &b| {
-            let (a, b) = (index.words.get(a), index.words.get(b));
-            a.bytes().rev().cmp(b.bytes().rev())
-        });
-        index.by_suffix = by_suffix;
+        drop(lists);
+        let mut by_forward: Vec<u32> = (0..words.len() as u32).collect();
+        by_forward.sort_unstable_by(|&a, &b| words[a as usize].0.cmp(&words[b as usize].0));
+        index.by_forward = by_forward;
+        for ids in &dir_words {
+            let ids: Vec<u32> = ids.iter().map(|&w| renumber[w as usize]).collect();
+            index.dir_words.push(&ids);
+        }
+        for w in &mut name_words {
+            *w = renumber[*w as usize];
+        }
+        index.name_words = Lists {
+            items: name_words,
+            ends: name_word_ends,
+        };
 
         index.dirs.shrink();
         index.names.shrink();
         index.words.shrink();
         index.postings.shrink();
         index.dir_files.shrink();
+        index.dir_words.shrink();
+        index.name_words.shrink();
         index.file_dir.shrink_to_fit();
         index.sizes.shrink_to_fit();
         index.attributes.shrink_to_fit();
+        index.by_forward.shrink_to_fit();
         index
     }
 
@@ -267,8 +297,10 @@ impl ShareIndex {
             + self.sizes.capacity() * 8
             + self.attributes.capacity() * std::mem::size_of::<PackedAttributes>()
             + self.words.heap_bytes()
-            + self.by_suffix.capacity() * 4
+            + self.by_forward.capacity() * 4
             + self.postings.heap_bytes()
+            + self.dir_words.heap_bytes()
+            + self.name_words.heap_bytes()
     }
 
     /// A file's name (last path component).
@@ -323,21 +355,43 @@ impl ShareIndex {
     }
 
     fn find_word(&self, word: &str) -> Option<u32> {
-        binary_search_by(self.words.len(), |i| self.words.get(i).cmp(word))
+        let at = binary_search_by(self.by_forward.len(), |i| {
+            self.words.get(self.by_forward[i as usize]).cmp(word)
+        })?;
+        Some(self.by_forward[at as usize])
     }
 
-    /// The words ending in `suffix` (a range of `by_suffix`).
-    fn words_ending_in(&self, suffix: &str) -> &[u32] {
-        let reversed = |w: u32| self.words.get(w).bytes().rev();
-        let suffix_rev = || suffix.bytes().rev();
-        // First word whose reversed bytes are >= the reversed suffix...
-        let start = self
-            .by_suffix
-            .partition_point(|&w| reversed(w).lt(suffix_rev()));
+    /// The ids of the words ending in `suffix`: one range, since ids follow
+    /// the reversed bytes.
+    fn words_ending_in(&self, suffix: &str) -> std::ops::Range<u32> {
+        let reversed = |w: usize| self.words.get(w as u32).bytes().rev();
+        let n = self.words.len();
+        // The first word whose reversed bytes are >= the reversed suffix...
+        let start = partition_point(n, |w| reversed(w).lt(suffix.bytes().rev()));
         // ...then every word that has the reversed suffix as a prefix.
-        let len = self.by_suffix[start..]
-            .partition_point(|&w| reversed(w).take(suffix.len()).eq(suffix_rev()));
-        &self.by_suffix[start..start + len]
+        let len = partition_point(n - start, |w| {
+            reversed(start + w)
+                .take(suffix.len())
+                .eq(suffix.bytes().rev())
+        });
+        start as u32..(start + len) as u32
+    }
+
+    /// The posting entries of a range of word ids (contiguous).
+    fn postings_of_range(&self, words: &std::ops::Range<u32>) -> &[u32] {
+        if words.is_empty() {
+            return &[];
+        }
+        let from = self.postings.start(words.start);
+        let to = self.postings.ends[words.end as usize - 1] as usize;
+        &self.postings.items[from..to]
+    }
+
+    /// Whether a file has a word whose id is in `words`.
+    fn has_word_in(&self, id: FileId, words: &std::ops::Range<u32>) -> bool {
+        let dir = self.file_dir[id as usize];
+        self.dir_words.get(dir).iter().any(|w| words.contains(w))
+            || self.name_words.get(id).iter().any(|w| words.contains(w))
     }
 
     /// The files matching `query`, in path order, at most `max_results`,
@@ -359,25 +413,23 @@ impl ShareIndex {
             return Vec::new();
         }
         let smallest = required.iter().map(|l| l.len()).min().unwrap_or(0);
-        // Partial terms: merge the posting lists of the words ending in the
-        // suffix when that is cheap, else check candidates one by one.
-        let mut checked_suffixes: Vec<&str> = Vec::new();
+        // Partial terms: when the words ending in the suffix are in few
+        // files, their merged posting list is one more list to intersect;
+        // otherwise each candidate's own words are checked.
+        let mut checked_ranges: Vec<std::ops::Range<u32>> = Vec::new();
         for suffix in &query.partial {
             let words = self.words_ending_in(suffix);
             if words.is_empty() {
                 return Vec::new();
             }
-            let total: usize = words.iter().map(|&w| self.postings.get(w).len()).sum();
-            if total <= PARTIAL_MERGE_LIMIT.max(smallest) {
-                let mut merged: Vec<u32> = Vec::with_capacity(total);
-                for &w in words {
-                    merged.extend_from_slice(self.postings.get(w));
-                }
+            let postings = self.postings_of_range(&words);
+            if postings.len() <= smallest / 8 {
+                let mut merged = postings.to_vec();
                 merged.sort_unstable();
                 merged.dedup();
                 required.push(merged.into());
             } else {
-                checked_suffixes.push(suffix);
+                checked_ranges.push(words);
             }
         }
         required.sort_by_key(|l| l.len());
@@ -392,7 +444,7 @@ impl ShareIndex {
         let mut cursors = vec![0usize; others.len()];
         let mut excluded_cursors = vec![0usize; excluded.len()];
         let mut results = Vec::new();
-        let mut lower = String::new();
+        let mut phrase_check = PhraseCheck::default();
         'candidates: for &id in driver.iter() {
             for (list, cursor) in others.iter().zip(&mut cursors) {
                 *cursor = gallop(list, *cursor, id);
@@ -406,16 +458,14 @@ impl ShareIndex {
                     continue 'candidates;
                 }
             }
-            if !checked_suffixes.is_empty() || !phrases.is_empty() {
-                lower.clear();
-                lower.push_str(&self.path(id).to_lowercase());
-                if phrases.excludes(&lower) {
-                    continue;
-                }
-                let has_suffix = |s: &&str| split_words(&lower).any(|w| w.ends_with(*s));
-                if !checked_suffixes.iter().all(has_suffix) {
-                    continue;
-                }
+            if !checked_ranges
+                .iter()
+                .all(|words| self.has_word_in(id, words))
+            {
+                continue;
+            }
+            if !phrases.is_empty() && phrase_check.excludes(self, id, phrases) {
+                continue;
             }
             results.push(id);
             if results.len() == max_results {
@@ -424,6 +474,67 @@ impl ShareIndex {
         }
         results
     }
+}
+
+/// Word ids and posting lists while building.
+#[derive(Default)]
+struct Vocabulary {
+    ids: std::collections::HashMap<Box<str>, u32>,
+    postings: Vec<Vec<u32>>,
+}
+
+impl Vocabulary {
+    fn id(&mut self, word: &str) -> u32 {
+        if let Some(&id) = self.ids.get(word) {
+            return id;
+        }
+        let id = self.postings.len() as u32;
+        self.ids.insert(word.into(), id);
+        self.postings.push(Vec::new());
+        id
+    }
+}
+
+/// Tests lower-cased paths against the excluded phrases, lower-casing each
+/// directory once for a run of results in it.
+#[derive(Default)]
+struct PhraseCheck {
+    dir: Option<u32>,
+    lower: String,
+    dir_len: usize,
+}
+
+impl PhraseCheck {
+    fn excludes(&mut self, index: &ShareIndex, id: FileId, phrases: &ExcludedPhrases) -> bool {
+        let dir = index.file_dir[id as usize];
+        if self.dir != Some(dir) {
+            self.lower.clear();
+            self.lower.push_str(&index.dirs.get(dir).to_lowercase());
+            self.lower.push('\\');
+            self.dir_len = self.lower.len();
+            self.dir = Some(dir);
+        }
+        // Lower-casing the directory and the name apart gives the same text
+        // as the whole path: `\` ends a word for the final-sigma rule.
+        self.lower.truncate(self.dir_len);
+        self.lower.push_str(&index.name(id).to_lowercase());
+        phrases.excludes(&self.lower)
+    }
+}
+
+/// The first `i` in `0..len` for which `pred(i)` is false (`pred` must be
+/// true then false).
+fn partition_point(len: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// The parent of a virtual path, if it has one.
@@ -515,8 +626,7 @@ mod tests {
         let index = ShareIndex::build(vec![file("M\\term sperm germ"), file("M\\erm x.ogg")]);
         let mut words: Vec<&str> = index
             .words_ending_in("erm")
-            .iter()
-            .map(|&w| index.words.get(w))
+            .map(|w| index.words.get(w))
             .collect();
         words.sort();
         assert_eq!(words, ["erm", "germ", "sperm", "term"]);

@@ -10,7 +10,9 @@ use slsk_proto::peer::{PeerDirectoryContentsReply, PeerMessage, PeerSharesReply}
 use slsk_proto::structures::{DirectoryData, FileData};
 
 use crate::attributes::AudioAttributes;
-use crate::folders::{FolderError, Root, SharedFolder, is_inside, local_path, resolve_roots};
+use crate::folders::{
+    FolderError, Root, SharedFolder, is_inside, is_shareable, local_path, resolve_roots,
+};
 use crate::index::{FileId, IndexedFile, ShareIndex};
 use crate::linear;
 use crate::query::{ExcludedPhrases, ParsedQuery, SearchSettings};
@@ -49,7 +51,7 @@ impl Shares {
     pub(crate) fn with_roots(roots: Vec<Root>, files: Vec<SharedFile>) -> Self {
         let files = files
             .into_iter()
-            .filter(|f| local_path(&roots, &f.virtual_path).is_some())
+            .filter(|f| is_shareable(&roots, &f.virtual_path))
             .map(|f| IndexedFile {
                 virtual_path: f.virtual_path,
                 size: f.size,

@@ -224,8 +224,9 @@ fn punctuation_separates_words_in_paths_and_queries() {
 
 #[test]
 fn many_partial_matches_are_checked_file_by_file() {
-    // Enough files that the words ending in "ing" have more postings than
-    // the index merges, so it takes the per-file path.
+    // The words ending in "ing" are in far more files than "d3": each
+    // candidate's words are checked. Those ending in "ck5" are in one file:
+    // its posting list is merged and intersected.
     let paths: Vec<String> = (0..70_000)
         .map(|i| format!("Music\\d{}\\track{i} {}ing.mp3", i % 97, i % 5))
         .collect();
@@ -238,6 +239,10 @@ fn many_partial_matches_are_checked_file_by_file() {
     let none = ExcludedPhrases::default();
     assert_eq!(find_with(&s, "d3 *ing", &all, &none).len(), 70_000 / 97 + 1);
     assert_eq!(find_with(&s, "d3 *3ing -mp3", &all, &none).len(), 0);
+    assert_eq!(
+        find_with(&s, "mp3 *ck5", &all, &none),
+        ["Music\\d5\\track5 0ing.mp3"]
+    );
     assert_eq!(
         find_with(&s, "d3 *3ing", &all, &ExcludedPhrases::new(["track3 "])).len(),
         (0..70_000)
