@@ -147,7 +147,8 @@ impl Words {
     fn new(rng: &mut SmallRng, count: usize) -> Self {
         const SYLLABLES: &[&str] = &[
             "ka", "lo", "mi", "ra", "to", "ne", "su", "vi", "de", "ba", "ri", "on", "el", "an",
-            "or", "is", "um", "ex", "ly", "ho",
+            "or", "is", "um", "ex", "ly", "ho", "ga", "pu", "ze", "fi", "ju", "wo", "ce", "ty",
+            "qu", "xa",
         ];
         let mut words: Vec<String> = (0..count)
             .map(|_| {
@@ -177,7 +178,7 @@ impl Words {
 
 fn library(count: usize) -> Vec<SharedFile> {
     let mut rng = SmallRng::seed_from_u64(7);
-    let words = Words::new(&mut rng, 60_000);
+    let words = Words::new(&mut rng, 250_000);
     let mut files = Vec::with_capacity(count);
     let mut album = String::new();
     for i in 0..count {
@@ -298,6 +299,41 @@ fn bench_query(count: usize) {
         index_times.push(started.elapsed());
         hits += found.len();
         empty += usize::from(found.is_empty());
+    }
+    // Per kind of query (the `i % 10` of `queries`).
+    const KINDS: [&str; 10] = [
+        "one common word (flac)",
+        "word -flac",
+        "word *suffix",
+        "word + missing word",
+        "word mp3",
+        "two words",
+        "two words",
+        "two words",
+        "three words",
+        "three words",
+    ];
+    for (kind, name) in KINDS.iter().enumerate() {
+        if KINDS[..kind].contains(name) {
+            continue;
+        }
+        let mut times: Vec<Duration> = (0..queries.len())
+            .filter(|i| KINDS[i % 10] == *name)
+            .map(|i| index_times[i])
+            .collect();
+        times.sort();
+        println!(
+            "query:   {name:<24} median {:8.1} us  p99 {:8.1} us",
+            times[times.len() / 2].as_secs_f64() * 1e6,
+            percentile(&times, 0.99).as_secs_f64() * 1e6
+        );
+    }
+    if std::env::var_os("SLSK_BENCH_SLOWEST").is_some() {
+        let mut order: Vec<usize> = (0..queries.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(index_times[i]));
+        for &i in order.iter().take(30) {
+            println!("slow: {:?} {:?}", index_times[i], queries[i]);
+        }
     }
     let mut reply_times = Vec::with_capacity(queries.len());
     for q in &queries {

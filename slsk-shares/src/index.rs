@@ -445,13 +445,22 @@ impl ShareIndex {
         let mut excluded_cursors = vec![0usize; excluded.len()];
         let mut results = Vec::new();
         let mut phrase_check = PhraseCheck::default();
-        'candidates: for &id in driver.iter() {
+        let mut at = 0;
+        'candidates: while let Some(&id) = driver.get(at) {
+            // Leapfrog: a list without `id` tells where the next possible
+            // match is; skip the driver there.
             for (list, cursor) in others.iter().zip(&mut cursors) {
                 *cursor = gallop(list, *cursor, id);
-                if list.get(*cursor) != Some(&id) {
-                    continue 'candidates;
+                match list.get(*cursor) {
+                    None => break 'candidates,
+                    Some(&next) if next != id => {
+                        at = gallop(driver, at + 1, next);
+                        continue 'candidates;
+                    }
+                    Some(_) => {}
                 }
             }
+            at += 1;
             for (list, cursor) in excluded.iter().zip(&mut excluded_cursors) {
                 *cursor = gallop(list, *cursor, id);
                 if list.get(*cursor) == Some(&id) {
