@@ -283,6 +283,9 @@ fn bench_query(count: usize) {
         live as f64 / n as f64
     );
 
+    if std::env::var_os("SLSK_BENCH_BUILD_ONLY").is_some() {
+        return;
+    }
     let settings = SearchSettings::default();
     let phrases = ExcludedPhrases::new(["zzzz excluded phrase"]);
     let queries = queries(&shares, 20_000);

@@ -27,6 +27,9 @@ pub(crate) struct CachedFile {
     pub(crate) attributes: AudioAttributes,
 }
 
+/// Cached files by key (see [`path_bytes`]).
+pub(crate) type CachedFiles = HashMap<Vec<u8>, CachedFile, foldhash::fast::RandomState>;
+
 /// An SQLite error from the scan cache.
 pub type CacheError = rusqlite::Error;
 
@@ -82,12 +85,12 @@ impl ScanCache {
 
     /// Every cached file by its key. Rows with impossible values (a
     /// damaged file) are left out, so those files are read again.
-    pub(crate) fn load(&self) -> Result<HashMap<Vec<u8>, CachedFile>, CacheError> {
+    pub(crate) fn load(&self) -> Result<CachedFiles, CacheError> {
         let mut stmt = self.conn.prepare(
             "SELECT path, size, mtime_ns, bitrate, duration, vbr, sample_rate, bit_depth FROM files",
         )?;
         let mut rows = stmt.query([])?;
-        let mut files = HashMap::new();
+        let mut files = CachedFiles::default();
         while let Some(row) = rows.next()? {
             let key: Vec<u8> = row.get(0)?;
             let number = |i: usize| -> Result<Option<u32>, CacheError> {
@@ -166,6 +169,6 @@ impl CacheWriter<'_> {
 }
 
 /// The cache key of a local path: its platform bytes.
-pub(crate) fn path_key(path: &Path) -> Vec<u8> {
-    path.as_os_str().as_encoded_bytes().to_vec()
+pub(crate) fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }

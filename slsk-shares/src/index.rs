@@ -139,14 +139,19 @@ impl ShareIndex {
         files.dedup_by(|a, b| a.virtual_path == b.virtual_path);
 
         let mut index = ShareIndex::default();
-        // Directories: every parent of a file, and their parents.
+        // Directories: every parent of a file, and their parents. Files are
+        // in path order, so the files of one directory mostly follow each
+        // other: their parents are collected once per run.
         let mut dir_paths: Vec<&str> = Vec::new();
+        let mut previous_parent = None;
         for file in &files {
-            let mut dir = parent(&file.virtual_path);
+            let first = parent(&file.virtual_path);
+            if first == previous_parent {
+                continue;
+            }
+            previous_parent = first;
+            let mut dir = first;
             while let Some(d) = dir {
-                if dir_paths.last() == Some(&d) {
-                    break;
-                }
                 dir_paths.push(d);
                 dir = parent(d);
             }
@@ -170,7 +175,6 @@ impl ShareIndex {
             dir_words.push(ids);
         }
 
-        let mut files_of_dir: Vec<Vec<u32>> = vec![Vec::new(); dir_paths.len()];
         let mut name_words: Vec<u32> = Vec::new();
         let mut name_word_ends: Vec<u32> = Vec::with_capacity(files.len());
         let mut total_postings = 0usize;
@@ -188,7 +192,6 @@ impl ShareIndex {
                 tracing::warn!(files = files.len(), "share index full; files left out");
                 break;
             }
-            let id = id as u32;
             let dir_id = match current_dir {
                 Some((path, dir_id)) if path == dir => dir_id,
                 _ => {
@@ -208,9 +211,6 @@ impl ShareIndex {
                     name_words.push(w);
                 }
             }
-            for &w in dir_word_ids.iter().chain(&name_words[first_name_word..]) {
-                vocabulary.postings[w as usize].push(id);
-            }
             total_postings += dir_word_ids.len() + name_words.len() - first_name_word;
             name_word_ends.push(name_words.len() as u32);
             index.file_dir.push(dir_id);
@@ -219,38 +219,34 @@ impl ShareIndex {
             index
                 .attributes
                 .push(PackedAttributes::pack(&file.attributes));
-            files_of_dir[dir_id as usize].push(id);
         }
+        let dir_count = dir_paths.len();
+        drop(dir_paths);
         drop(files);
-        for ids in &files_of_dir {
-            index.dir_files.push(ids);
-        }
-        drop(files_of_dir);
+        // The files of each directory, by counting sort (ids stay ascending).
+        index.dir_files = group(dir_count, index.file_dir.len(), |emit| {
+            for (file, &dir) in index.file_dir.iter().enumerate() {
+                emit(dir, file as u32);
+            }
+        });
 
-        // Renumber the words by reversed bytes; lay everything out in that
-        // order.
-        let Vocabulary {
-            ids: map,
-            postings: mut lists,
-        } = vocabulary;
-        let mut words: Vec<(Box<str>, u32)> = map.into_iter().collect();
+        // Renumber the words by reversed bytes.
+        let mut words: Vec<(Box<str>, u32)> = vocabulary.ids.into_iter().collect();
         words.sort_unstable_by(|(a, _), (b, _)| a.bytes().rev().cmp(b.bytes().rev()));
         let mut renumber = vec![0u32; words.len()];
         for (new, (word, old)) in words.iter().enumerate() {
             renumber[*old as usize] = new as u32;
             index.words.push(word);
-            index
-                .postings
-                .push(&std::mem::take(&mut lists[*old as usize]));
         }
-        drop(lists);
         let mut by_forward: Vec<u32> = (0..words.len() as u32).collect();
         by_forward.sort_unstable_by(|&a, &b| words[a as usize].0.cmp(&words[b as usize].0));
         index.by_forward = by_forward;
+        drop(words);
         for ids in &dir_words {
             let ids: Vec<u32> = ids.iter().map(|&w| renumber[w as usize]).collect();
             index.dir_words.push(&ids);
         }
+        drop(dir_words);
         for w in &mut name_words {
             *w = renumber[*w as usize];
         }
@@ -258,6 +254,22 @@ impl ShareIndex {
             items: name_words,
             ends: name_word_ends,
         };
+
+        // Posting lists from the per-file words, by counting sort: files in
+        // ascending order, so every list comes out sorted.
+        index.postings = group(index.words.len(), total_postings, |emit| {
+            for (file, &dir) in index.file_dir.iter().enumerate() {
+                let file = file as u32;
+                for &w in index
+                    .dir_words
+                    .get(dir)
+                    .iter()
+                    .chain(index.name_words.get(file))
+                {
+                    emit(w, file);
+                }
+            }
+        });
 
         index.dirs.shrink();
         index.names.shrink();
@@ -485,11 +497,10 @@ impl ShareIndex {
     }
 }
 
-/// Word ids and posting lists while building.
+/// Word ids while building, in first-seen order.
 #[derive(Default)]
 struct Vocabulary {
-    ids: std::collections::HashMap<Box<str>, u32>,
-    postings: Vec<Vec<u32>>,
+    ids: std::collections::HashMap<Box<str>, u32, foldhash::fast::RandomState>,
 }
 
 impl Vocabulary {
@@ -497,11 +508,34 @@ impl Vocabulary {
         if let Some(&id) = self.ids.get(word) {
             return id;
         }
-        let id = self.postings.len() as u32;
+        let id = self.ids.len() as u32;
         self.ids.insert(word.into(), id);
-        self.postings.push(Vec::new());
         id
     }
+}
+
+/// Groups `(key, item)` pairs (`key < keys`, `total` pairs in all) into one
+/// list per key, keeping the order in which `pairs` emits them: a counting
+/// sort in two passes, with no per-key allocation.
+fn group(keys: usize, total: usize, pairs: impl Fn(&mut dyn FnMut(u32, u32))) -> Lists {
+    let mut ends = vec![0u32; keys];
+    pairs(&mut |key, _| ends[key as usize] += 1);
+    let mut sum = 0u32;
+    for end in &mut ends {
+        sum += *end;
+        *end = sum;
+    }
+    // Fill each list from its start: `next[key]` is where its next item goes.
+    let mut next: Vec<u32> = Vec::with_capacity(keys);
+    next.push(0);
+    next.extend_from_slice(&ends[..keys.saturating_sub(1)]);
+    let mut items = vec![0u32; total];
+    pairs(&mut |key, item| {
+        let slot = &mut next[key as usize];
+        items[*slot as usize] = item;
+        *slot += 1;
+    });
+    Lists { items, ends }
 }
 
 /// Tests lower-cased paths against the excluded phrases, lower-casing each

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
 use crate::attributes::AudioAttributes;
-use crate::cache::{CacheError, CachedFile, ScanCache, path_key};
+use crate::cache::{CacheError, CachedFile, ScanCache, path_bytes};
 use crate::folders::{FolderError, SharedFolder, resolve_roots};
 use crate::probe::{AudioProbe, FileProbe};
 use crate::shares::{SharedFile, Shares};
-use crate::walk::{FoundFile, WalkSkips, walk_root};
+use crate::walk::walk;
 
 /// How to scan.
 #[derive(Clone)]
@@ -50,8 +50,8 @@ pub enum ScanPhase {
     Done,
 }
 
-/// Progress of a scan, reported every 1,024 files walked and every 64 files
-/// read, and at each phase change.
+/// Progress of a scan, reported about every 1,024 files walked and every 64
+/// files read, and at each phase change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanProgress {
     pub phase: ScanPhase,
@@ -163,21 +163,28 @@ pub fn scan(
     };
     progress(state);
 
-    let mut found: Vec<FoundFile> = Vec::new();
-    let mut skips = WalkSkips::default();
-    for root in &roots {
-        if !root.available {
-            report.unavailable_folders.push(root.virtual_name.clone());
-            continue;
-        }
-        walk_root(root, &mut skips, &mut |file| {
-            found.push(file);
-            state.files_seen += 1;
-            if state.files_seen % WALK_REPORT_EVERY == 0 {
-                progress(state);
-            }
-        });
+    for root in roots.iter().filter(|r| !r.available) {
+        report.unavailable_folders.push(root.virtual_name.clone());
     }
+    let threads = options
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    // Walk the folders while another thread loads the cache.
+    let (found, skips, cached) = std::thread::scope(|s| {
+        let cache = &mut *cache;
+        let loader = s.spawn(move || cache.load());
+        let (found, skips) = walk(&roots, threads, WALK_REPORT_EVERY, &mut |seen| {
+            state.files_seen = seen;
+            progress(state);
+        });
+        let cached = loader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (found, skips, cached)
+    });
+    let mut cached = cached?;
+    state.files_seen = found.len() as u64;
     report.files_seen = state.files_seen;
     report.hidden_skipped = skips.hidden;
     report.symlinks_skipped = skips.symlinks;
@@ -185,12 +192,10 @@ pub fn scan(
     report.unreadable_dirs = skips.unreadable_dirs + skips.other;
 
     // Sort out what the cache already knows.
-    let mut cached = cache.load()?;
-    let keys: Vec<Vec<u8>> = found.iter().map(|f| path_key(&f.local_path)).collect();
     let mut attributes: Vec<Option<AudioAttributes>> = vec![None; found.len()];
     let mut to_read: Vec<usize> = Vec::new();
     for (i, file) in found.iter().enumerate() {
-        match cached.remove(&keys[i]) {
+        match cached.remove(path_bytes(&file.local_path)) {
             Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
                 attributes[i] = Some(entry.attributes);
             }
@@ -204,7 +209,7 @@ pub fn scan(
         .iter()
         .filter(|r| !r.available)
         .map(|r| {
-            let mut prefix = path_key(&r.path);
+            let mut prefix = path_bytes(&r.path).to_vec();
             prefix.extend_from_slice(std::path::MAIN_SEPARATOR_STR.as_bytes());
             prefix
         })
@@ -224,17 +229,13 @@ pub fn scan(
     }
     report.files_dropped = dropped.len() as u64;
 
-    let threads = options
-        .threads
-        .or_else(|| std::thread::available_parallelism().ok())
-        .map_or(1, NonZeroUsize::get)
-        .min(to_read.len().max(1));
+    let readers = threads.min(to_read.len().max(1));
     let cursor = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut write_error = None;
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<(usize, io::Result<AudioAttributes>)>(RESULT_QUEUE);
-        for _ in 0..threads {
+        for _ in 0..readers {
             let tx = tx.clone();
             let (cursor, stop, to_read, found) = (&cursor, &stop, &to_read, &found);
             let probe = &*options.probe;
@@ -260,7 +261,7 @@ pub fn scan(
                         mtime_ns: found[i].mtime_ns,
                         attributes: read,
                     };
-                    if let Err(e) = writer.upsert(&keys[i], &entry) {
+                    if let Err(e) = writer.upsert(path_bytes(&found[i].local_path), &entry) {
                         stop.store(true, Ordering::Relaxed);
                         write_error.get_or_insert(e);
                     }
@@ -269,7 +270,7 @@ pub fn scan(
                     tracing::debug!(path = %found[i].local_path.display(), %error, "unreadable; not shared");
                     report.unreadable_files += 1;
                     // An entry from an earlier, readable version must go.
-                    if let Err(e) = writer.delete(&keys[i]) {
+                    if let Err(e) = writer.delete(path_bytes(&found[i].local_path)) {
                         stop.store(true, Ordering::Relaxed);
                         write_error.get_or_insert(e);
                     }
