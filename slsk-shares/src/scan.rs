@@ -5,6 +5,7 @@ use std::io;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use crate::attributes::AudioAttributes;
 use crate::cache::{CacheError, CachedFile, ScanCache, path_bytes};
@@ -87,6 +88,12 @@ pub struct ScanReport {
     /// Shared folders whose directory is missing: nothing under them is
     /// shared, and their cache entries are kept for when they return.
     pub unavailable_folders: Vec<String>,
+    /// Wall time spent walking the folders and loading the cache (done at
+    /// the same time), comparing, reading files and writing the cache, and
+    /// building the index.
+    pub walk_time: Duration,
+    pub read_time: Duration,
+    pub index_time: Duration,
 }
 
 /// What a scan produced.
@@ -171,6 +178,7 @@ pub fn scan(
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
     // Walk the folders while another thread loads the cache.
+    let started = Instant::now();
     let (found, skips, cached) = std::thread::scope(|s| {
         let cache = &mut *cache;
         let loader = s.spawn(move || cache.load());
@@ -219,6 +227,8 @@ pub fn scan(
         .filter(|key| !unavailable_prefixes.iter().any(|p| key.starts_with(p)))
         .collect();
 
+    report.walk_time = started.elapsed();
+    let started = Instant::now();
     state.phase = ScanPhase::Reading;
     state.files_to_read = to_read.len() as u64;
     progress(state);
@@ -298,7 +308,10 @@ pub fn scan(
             })
         })
         .collect();
+    report.read_time = started.elapsed();
+    let started = Instant::now();
     let shares = Shares::with_roots(roots, files);
+    report.index_time = started.elapsed();
     state.phase = ScanPhase::Done;
     progress(state);
     Ok(ScanOutcome { shares, report })

@@ -92,6 +92,10 @@ impl Shares {
     /// the `PeerSearchReply` around them (slots, speed, queue) and sends
     /// nothing when empty.
     ///
+    /// The cap keeps the first results in path order (Nicotine+ keeps an
+    /// arbitrary subset), and files with an excluded phrase are removed
+    /// before capping (Nicotine+ removes them after, sending fewer).
+    ///
     /// ```
     /// use slsk_shares::{ExcludedPhrases, SearchSettings, SharedFile, SharedFolder, Shares};
     ///
