@@ -56,7 +56,8 @@ pub use folders::{FolderError, SharedFolder};
 pub use index::{FileId, IndexedFile, ShareIndex};
 pub use probe::{AudioProbe, FileProbe};
 pub use query::{
-    ExcludedPhrases, OutgoingQuery, ParsedQuery, SearchSettings, sanitize_outgoing_query,
+    ExcludedPhrases, MAX_QUERY_WORDS, OutgoingQuery, ParsedQuery, SearchSettings,
+    sanitize_outgoing_query,
 };
 pub use scan::{ScanError, ScanOptions, ScanOutcome, ScanPhase, ScanProgress, ScanReport, scan};
 pub use shares::{SharedFile, Shares};

@@ -62,6 +62,11 @@ impl ExcludedPhrases {
     }
 }
 
+/// Queries with more distinct words than this (included, partial and
+/// excluded together) get no results: each word costs work per candidate
+/// file, and real queries have a handful.
+pub const MAX_QUERY_WORDS: usize = 64;
+
 /// An incoming query split by the matching rules.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedQuery {
@@ -80,7 +85,7 @@ impl ParsedQuery {
     /// the whole query with punctuation removed, minus those two sets, are
     /// the included words. `None` when the query can have no result: too
     /// short, or no included word (Nicotine+ and the official clients need
-    /// at least one complete word).
+    /// at least one complete word), or more than [`MAX_QUERY_WORDS`] words.
     pub fn parse(query: &str, settings: &SearchSettings) -> Option<Self> {
         if settings.max_results == 0 || query.chars().count() < settings.min_query_chars {
             return None;
@@ -104,7 +109,8 @@ impl ParsedQuery {
                 push_distinct(&mut parsed.included, word);
             }
         }
-        (!parsed.included.is_empty()).then_some(parsed)
+        let words = parsed.included.len() + parsed.partial.len() + parsed.excluded.len();
+        (!parsed.included.is_empty() && words <= MAX_QUERY_WORDS).then_some(parsed)
     }
 }
 
@@ -260,6 +266,28 @@ mod tests {
             ..s
         };
         assert!(ParsedQuery::parse("abcdef", &off).is_none());
+    }
+
+    #[test]
+    fn queries_with_too_many_words_are_refused() {
+        let words = |n: usize| {
+            (0..n)
+                .map(|i| format!("w{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(parse(&words(MAX_QUERY_WORDS)).is_some());
+        assert!(parse(&words(MAX_QUERY_WORDS + 1)).is_none());
+        let partial = format!(
+            "word {}",
+            (0..MAX_QUERY_WORDS)
+                .map(|i| format!("*p{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert!(parse(&partial).is_none());
+        // Repeated words count once.
+        assert!(parse(&"same ".repeat(10_000)).is_some());
     }
 
     #[test]

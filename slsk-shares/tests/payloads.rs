@@ -176,6 +176,12 @@ fn search_results_carry_full_paths_and_fit_a_search_reply() {
 }
 
 #[test]
+fn shares_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Shares>();
+}
+
+#[test]
 fn empty_shares_answer_everything_with_nothing() {
     let shares = Shares::empty();
     assert_eq!(shares.file_count(), 0);

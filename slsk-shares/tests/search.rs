@@ -320,3 +320,36 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Any text a peer may send as a query: no panic, same answer.
+    #[test]
+    fn arbitrary_queries_never_panic(query in any::<String>(), prefix in prop::sample::select(&["", "rock ", "-", "*", "rock *"][..])) {
+        let s = shares(LIBRARY);
+        let settings = SearchSettings { min_query_chars: 0, max_results: 50 };
+        let query = format!("{prefix}{query}");
+        let none = ExcludedPhrases::default();
+        prop_assert_eq!(s.search_ids(&query, &settings, &none), s.search_ids_linear(&query, &settings, &none));
+        let _ = s.folder_contents(1, &query);
+        prop_assert_eq!(s.resolve(&query), None);
+    }
+}
+
+#[test]
+fn a_huge_hostile_query_is_answered_quickly() {
+    let s = shares(LIBRARY);
+    let query = "pink *k ".repeat(200_000) + &"\u{FF0B}-".repeat(100_000);
+    let started = std::time::Instant::now();
+    assert!(
+        s.search(
+            &query,
+            &SearchSettings::default(),
+            &ExcludedPhrases::default()
+        )
+        .len()
+            <= 300
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
