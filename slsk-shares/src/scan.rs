@@ -8,11 +8,11 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::attributes::AudioAttributes;
-use crate::cache::{CacheError, CachedFile, ScanCache, path_bytes};
-use crate::folders::{FolderError, SharedFolder, resolve_roots};
+use crate::cache::{CacheError, CacheWriter, CachedFile, CachedFiles, ScanCache, path_bytes};
+use crate::folders::{FolderError, Root, SharedFolder, resolve_roots};
 use crate::probe::{AudioProbe, FileProbe};
 use crate::shares::{SharedFile, Shares};
-use crate::walk::walk;
+use crate::walk::{FoundFile, walk};
 
 /// How to scan.
 #[derive(Clone)]
@@ -85,6 +85,9 @@ pub struct ScanReport {
     pub bad_names_skipped: u64,
     /// Directories that could not be listed.
     pub unreadable_dirs: u64,
+    /// Entries that are neither regular files nor directories (sockets,
+    /// FIFOs, devices) or that vanished while being looked at.
+    pub other_skipped: u64,
     /// Shared folders whose directory is missing: nothing under them is
     /// shared, and their cache entries are kept for when they return.
     pub unavailable_folders: Vec<String>,
@@ -191,41 +194,21 @@ pub fn scan(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (found, skips, cached)
     });
-    let mut cached = cached?;
+    let cached = cached?;
     state.files_seen = found.len() as u64;
     report.files_seen = state.files_seen;
     report.hidden_skipped = skips.hidden;
     report.symlinks_skipped = skips.symlinks;
     report.bad_names_skipped = skips.bad_names;
-    report.unreadable_dirs = skips.unreadable_dirs + skips.other;
+    report.unreadable_dirs = skips.unreadable_dirs;
+    report.other_skipped = skips.other;
 
-    // Sort out what the cache already knows.
-    let mut attributes: Vec<Option<AudioAttributes>> = vec![None; found.len()];
-    let mut to_read: Vec<usize> = Vec::new();
-    for (i, file) in found.iter().enumerate() {
-        match cached.remove(path_bytes(&file.local_path)) {
-            Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
-                attributes[i] = Some(entry.attributes);
-            }
-            _ => to_read.push(i),
-        }
-    }
+    let Comparison {
+        mut attributes,
+        to_read,
+        dropped,
+    } = compare(&found, cached, &roots);
     report.files_cached = (found.len() - to_read.len()) as u64;
-    // What remains in `cached` was not found. Keep what lies under a folder
-    // that is unavailable right now (an unmounted disk); drop the rest.
-    let unavailable_prefixes: Vec<Vec<u8>> = roots
-        .iter()
-        .filter(|r| !r.available)
-        .map(|r| {
-            let mut prefix = path_bytes(&r.path).to_vec();
-            prefix.extend_from_slice(std::path::MAIN_SEPARATOR_STR.as_bytes());
-            prefix
-        })
-        .collect();
-    let dropped: Vec<Vec<u8>> = cached
-        .into_keys()
-        .filter(|key| !unavailable_prefixes.iter().any(|p| key.starts_with(p)))
-        .collect();
 
     report.walk_time = started.elapsed();
     let started = Instant::now();
@@ -239,61 +222,17 @@ pub fn scan(
     }
     report.files_dropped = dropped.len() as u64;
 
-    let readers = threads.min(to_read.len().max(1));
-    let cursor = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let mut write_error = None;
-    std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<(usize, io::Result<AudioAttributes>)>(RESULT_QUEUE);
-        for _ in 0..readers {
-            let tx = tx.clone();
-            let (cursor, stop, to_read, found) = (&cursor, &stop, &to_read, &found);
-            let probe = &*options.probe;
-            s.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let Some(&i) = to_read.get(cursor.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
-                    if tx.send((i, probe.probe(&found[i].local_path))).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        for (i, result) in rx {
-            state.files_read += 1;
-            match result {
-                Ok(read) => {
-                    attributes[i] = Some(read);
-                    let entry = CachedFile {
-                        size: found[i].size,
-                        mtime_ns: found[i].mtime_ns,
-                        attributes: read,
-                    };
-                    if let Err(e) = writer.upsert(path_bytes(&found[i].local_path), &entry) {
-                        stop.store(true, Ordering::Relaxed);
-                        write_error.get_or_insert(e);
-                    }
-                }
-                Err(error) => {
-                    tracing::debug!(path = %found[i].local_path.display(), %error, "unreadable; not shared");
-                    report.unreadable_files += 1;
-                    // An entry from an earlier, readable version must go.
-                    if let Err(e) = writer.delete(path_bytes(&found[i].local_path)) {
-                        stop.store(true, Ordering::Relaxed);
-                        write_error.get_or_insert(e);
-                    }
-                }
-            }
-            if state.files_read % READ_REPORT_EVERY == 0 {
-                progress(state);
-            }
-        }
-    });
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
+    let reading = Reading {
+        found: &found,
+        to_read: &to_read,
+        threads,
+        probe: &*options.probe,
+    };
+    reading.run(&writer, &mut attributes, &mut |read, unreadable| {
+        state.files_read = read;
+        report.unreadable_files = unreadable;
+        progress(state);
+    })?;
     writer.commit()?;
     report.files_read = state.files_read;
 
@@ -315,4 +254,126 @@ pub fn scan(
     state.phase = ScanPhase::Done;
     progress(state);
     Ok(ScanOutcome { shares, report })
+}
+
+/// What the cache says about the files found.
+struct Comparison {
+    /// Per found file: its attributes if the cache has them for its current
+    /// size and mtime.
+    attributes: Vec<Option<AudioAttributes>>,
+    /// Found files to read (new, or changed).
+    to_read: Vec<usize>,
+    /// Cache keys of files to forget.
+    dropped: Vec<Vec<u8>>,
+}
+
+fn compare(found: &[FoundFile], mut cached: CachedFiles, roots: &[Root]) -> Comparison {
+    let mut attributes: Vec<Option<AudioAttributes>> = vec![None; found.len()];
+    let mut to_read: Vec<usize> = Vec::new();
+    for (i, file) in found.iter().enumerate() {
+        match cached.remove(path_bytes(&file.local_path)) {
+            Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
+                attributes[i] = Some(entry.attributes);
+            }
+            _ => to_read.push(i),
+        }
+    }
+    // What remains in `cached` was not found. Keep what lies under a folder
+    // that is unavailable right now (an unmounted disk); drop the rest.
+    let unavailable_prefixes: Vec<Vec<u8>> = roots
+        .iter()
+        .filter(|r| !r.available)
+        .map(|r| {
+            let mut prefix = path_bytes(&r.path).to_vec();
+            prefix.extend_from_slice(std::path::MAIN_SEPARATOR_STR.as_bytes());
+            prefix
+        })
+        .collect();
+    let dropped = cached
+        .into_keys()
+        .filter(|key| !unavailable_prefixes.iter().any(|p| key.starts_with(p)))
+        .collect();
+    Comparison {
+        attributes,
+        to_read,
+        dropped,
+    }
+}
+
+/// Reading new and changed files on several threads, while this one
+/// writes what they read to the cache.
+struct Reading<'a> {
+    found: &'a [FoundFile],
+    to_read: &'a [usize],
+    threads: usize,
+    probe: &'a dyn FileProbe,
+}
+
+impl Reading<'_> {
+    /// Fills `attributes` for the files read; calls `progress(read,
+    /// unreadable)` every [`READ_REPORT_EVERY`] files and at the end.
+    fn run(
+        &self,
+        writer: &CacheWriter<'_>,
+        attributes: &mut [Option<AudioAttributes>],
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), CacheError> {
+        let found = self.found;
+        let cursor = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let mut write_error = None;
+        let (mut read, mut unreadable) = (0u64, 0u64);
+        std::thread::scope(|s| {
+            let (tx, rx) = mpsc::sync_channel::<(usize, io::Result<AudioAttributes>)>(RESULT_QUEUE);
+            for _ in 0..self.threads.min(self.to_read.len()) {
+                let tx = tx.clone();
+                let (cursor, stop) = (&cursor, &stop);
+                s.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let next = cursor.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = self.to_read.get(next) else {
+                            break;
+                        };
+                        if tx
+                            .send((i, self.probe.probe(&found[i].local_path)))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for (i, result) in rx {
+                read += 1;
+                let key = path_bytes(&found[i].local_path);
+                let written = match result {
+                    Ok(attrs) => {
+                        attributes[i] = Some(attrs);
+                        let entry = CachedFile {
+                            size: found[i].size,
+                            mtime_ns: found[i].mtime_ns,
+                            attributes: attrs,
+                        };
+                        writer.upsert(key, &entry)
+                    }
+                    Err(error) => {
+                        tracing::debug!(path = %found[i].local_path.display(), %error, "unreadable; not shared");
+                        unreadable += 1;
+                        // An entry from an earlier, readable version must go.
+                        writer.delete(key)
+                    }
+                };
+                if let Err(e) = written {
+                    stop.store(true, Ordering::Relaxed);
+                    write_error.get_or_insert(e);
+                }
+                if read % READ_REPORT_EVERY == 0 {
+                    progress(read, unreadable);
+                }
+            }
+        });
+        progress(read, unreadable);
+        write_error.map_or(Ok(()), Err)
+    }
 }
