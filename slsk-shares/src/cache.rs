@@ -1,0 +1,174 @@
+//! The scan cache: what was read from each file, keyed by its local path,
+//! with the size and modification time it had, so that a rescan reads only
+//! new and changed files.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::attributes::AudioAttributes;
+
+/// Bumped when the table changes; an older cache is dropped and rebuilt.
+const SCHEMA_VERSION: i64 = 1;
+
+/// The SQLite scan cache. Open it once and pass it to every
+/// [`scan`](crate::scan).
+#[derive(Debug)]
+pub struct ScanCache {
+    conn: Connection,
+}
+
+/// A cached file: the size and mtime it had when read, and what was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CachedFile {
+    pub(crate) size: u64,
+    pub(crate) mtime_ns: i64,
+    pub(crate) attributes: AudioAttributes,
+}
+
+/// Cached files by key (see [`path_bytes`]).
+pub(crate) type CachedFiles = HashMap<Vec<u8>, CachedFile, foldhash::fast::RandomState>;
+
+/// An SQLite error from the scan cache.
+pub type CacheError = rusqlite::Error;
+
+impl ScanCache {
+    /// Opens (creating if needed) the cache file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CacheError> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// A cache that lives as long as this value (for tests and one-off
+    /// scans).
+    pub fn in_memory() -> Result<Self, CacheError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, CacheError> {
+        // WAL (ignored in memory) keeps a crash from corrupting the cache;
+        // losing the last transaction only costs re-reading its files.
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .optional()?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            conn.execute_batch(&format!(
+                "DROP TABLE IF EXISTS files;
+                 CREATE TABLE files (
+                     path BLOB PRIMARY KEY,
+                     size INTEGER NOT NULL,
+                     mtime_ns INTEGER NOT NULL,
+                     bitrate INTEGER,
+                     duration INTEGER,
+                     vbr INTEGER,
+                     sample_rate INTEGER,
+                     bit_depth INTEGER
+                 ) WITHOUT ROWID;
+                 PRAGMA user_version = {SCHEMA_VERSION};"
+            ))?;
+        }
+        Ok(Self { conn })
+    }
+
+    /// Number of files in the cache.
+    pub fn len(&self) -> Result<u64, CacheError> {
+        self.conn
+            .query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+
+    /// True when no file is cached.
+    pub fn is_empty(&self) -> Result<bool, CacheError> {
+        self.len().map(|n| n == 0)
+    }
+
+    /// Every cached file by its key. Rows with impossible values (a
+    /// damaged file) are left out, so those files are read again.
+    pub(crate) fn load(&self) -> Result<CachedFiles, CacheError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT path, size, mtime_ns, bitrate, duration, vbr, sample_rate, bit_depth FROM files",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut files = CachedFiles::default();
+        while let Some(row) = rows.next()? {
+            let key: Vec<u8> = row.get(0)?;
+            let number = |i: usize| -> Result<Option<u32>, CacheError> {
+                Ok(row
+                    .get::<_, Option<i64>>(i)?
+                    .and_then(|v| u32::try_from(v).ok()))
+            };
+            let Ok(size) = u64::try_from(row.get::<_, i64>(1)?) else {
+                continue;
+            };
+            let attributes = AudioAttributes {
+                bitrate: number(3)?,
+                duration: number(4)?,
+                vbr: number(5)?.map(|v| v != 0),
+                sample_rate: number(6)?,
+                bit_depth: number(7)?,
+            };
+            files.insert(
+                key,
+                CachedFile {
+                    size,
+                    mtime_ns: row.get(2)?,
+                    attributes,
+                },
+            );
+        }
+        Ok(files)
+    }
+
+    /// Starts a batch of changes, applied all at once by
+    /// [`CacheWriter::commit`].
+    pub(crate) fn writer(&mut self) -> Result<CacheWriter<'_>, CacheError> {
+        Ok(CacheWriter {
+            tx: self.conn.transaction()?,
+        })
+    }
+}
+
+/// Changes to the cache inside one transaction.
+pub(crate) struct CacheWriter<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl CacheWriter<'_> {
+    pub(crate) fn upsert(&self, key: &[u8], file: &CachedFile) -> Result<(), CacheError> {
+        let a = &file.attributes;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO files
+             (path, size, mtime_ns, bitrate, duration, vbr, sample_rate, bit_depth)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        stmt.execute(params![
+            key,
+            i64::try_from(file.size).unwrap_or(i64::MAX),
+            file.mtime_ns,
+            a.bitrate,
+            a.duration,
+            a.vbr,
+            a.sample_rate,
+            a.bit_depth
+        ])?;
+        Ok(())
+    }
+
+    pub(crate) fn delete(&self, key: &[u8]) -> Result<(), CacheError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("DELETE FROM files WHERE path = ?1")?;
+        stmt.execute(params![key])?;
+        Ok(())
+    }
+
+    pub(crate) fn commit(self) -> Result<(), CacheError> {
+        self.tx.commit()
+    }
+}
+
+/// The cache key of a local path: its platform bytes.
+pub(crate) fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
