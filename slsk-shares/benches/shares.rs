@@ -152,7 +152,7 @@ fn bench_scan(count: usize) {
         cold_cpu.as_secs_f64() / warm_cpu.as_secs_f64()
     );
     let started = Instant::now();
-    let frame = warm.shares.browse_frame();
+    let frame = warm.shares.browse_frame().unwrap();
     let browse_time = started.elapsed();
 
     let rate = |t: Duration| count as f64 / t.as_secs_f64();
@@ -424,7 +424,7 @@ fn bench_query(count: usize) {
         us(percentile(&index_sample_times, 0.99))
     );
     let started = Instant::now();
-    let frame = shares.browse_frame();
+    let frame = shares.browse_frame().unwrap();
     println!(
         "browse: frame of {n} files: {} bytes compressed, built in {:.1} s",
         frame.len(),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
+use slsk_proto::EncodeError;
 use slsk_proto::FramedMessage;
 use slsk_proto::peer::{PeerDirectoryContentsReply, PeerMessage, PeerSharesReply};
 use slsk_proto::structures::{DirectoryData, FileData};
@@ -33,7 +34,7 @@ pub struct Shares {
     roots: Vec<Root>,
     index: ShareIndex,
     /// The browse reply frame, built and compressed on first use.
-    browse_frame: OnceLock<Bytes>,
+    browse_frame: OnceLock<Result<Bytes, EncodeError>>,
 }
 
 impl Shares {
@@ -190,10 +191,15 @@ impl Shares {
     /// [`Shares::browse_reply`], built and compressed on the first call and
     /// shared by every later one (cloning `Bytes` copies nothing). The first
     /// call takes a while on a large share (about 0.3 s per 100,000 files):
-    /// make it from a blocking thread, e.g. right after the scan.
-    pub fn browse_frame(&self) -> Bytes {
+    /// make it from a blocking thread, e.g. right after the scan. A share
+    /// list too large for one frame (4 GiB) is an error, every time.
+    pub fn browse_frame(&self) -> Result<Bytes, EncodeError> {
         self.browse_frame
-            .get_or_init(|| Bytes::from(PeerMessage::from(self.browse_reply()).to_frame()))
+            .get_or_init(|| {
+                PeerMessage::from(self.browse_reply())
+                    .to_frame()
+                    .map(Bytes::from)
+            })
             .clone()
     }
 

@@ -50,9 +50,9 @@ fn attr(key: FileAttributeKind, value: u32) -> Attribute {
 #[test]
 fn browse_frame_decodes_to_every_directory_with_its_files() {
     let (_tmp, shares) = scanned();
-    let frame = shares.browse_frame();
+    let frame = shares.browse_frame().unwrap();
     // The same bytes on every call: built once.
-    assert_eq!(frame.as_ptr(), shares.browse_frame().as_ptr());
+    assert_eq!(frame.as_ptr(), shares.browse_frame().unwrap().as_ptr());
     let PeerMessage::PeerSharesReply(reply) = PeerMessage::decode_frame(&frame).unwrap() else {
         panic!("not a shares reply");
     };
@@ -106,7 +106,7 @@ fn folder_contents_lists_only_the_folders_own_files() {
     let (_tmp, shares) = scanned();
     let reply = shares.folder_contents(77, "Music\\Air\\Moon Safari");
     let PeerMessage::PeerDirectoryContentsReply(decoded) =
-        PeerMessage::decode_frame(&PeerMessage::from(reply.clone()).to_frame()).unwrap()
+        PeerMessage::decode_frame(&PeerMessage::from(reply.clone()).to_frame().unwrap()).unwrap()
     else {
         panic!("not a folder contents reply");
     };
@@ -133,7 +133,7 @@ fn folder_contents_of_unknown_folders_is_an_empty_answer() {
     ] {
         let reply = shares.folder_contents(5, unknown);
         assert!(reply.directories.is_empty(), "{unknown:?}");
-        let frame = PeerMessage::from(reply.clone()).to_frame();
+        let frame = PeerMessage::from(reply.clone()).to_frame().unwrap();
         assert_eq!(
             PeerMessage::decode_frame(&frame).unwrap(),
             PeerMessage::from(reply)
@@ -168,7 +168,7 @@ fn search_results_carry_full_paths_and_fit_a_search_reply() {
         unknown: Some(0),
         locked_results: Some(vec![]),
     };
-    let frame = PeerMessage::from(reply.clone()).to_frame();
+    let frame = PeerMessage::from(reply.clone()).to_frame().unwrap();
     assert_eq!(
         PeerMessage::decode_frame(&frame).unwrap(),
         PeerMessage::from(reply)
@@ -186,7 +186,7 @@ fn empty_shares_answer_everything_with_nothing() {
     let shares = Shares::empty();
     assert_eq!(shares.file_count(), 0);
     let PeerMessage::PeerSharesReply(reply) =
-        PeerMessage::decode_frame(&shares.browse_frame()).unwrap()
+        PeerMessage::decode_frame(&shares.browse_frame().unwrap()).unwrap()
     else {
         panic!()
     };
