@@ -40,7 +40,8 @@ impl Shares {
     /// Shares built from files listed by the caller rather than scanned
     /// (tests, benchmarks, a library kept elsewhere). Files whose first path
     /// component names none of `folders`, or whose path has an empty, hidden
-    /// or `..` component, are left out.
+    /// or `..` component, are left out. [`Shares::resolve`] answers only for
+    /// folders whose directory exists.
     pub fn from_files(
         folders: &[SharedFolder],
         files: Vec<SharedFile>,
