@@ -389,6 +389,12 @@ fn bench_query(count: usize) {
         live as f64 / n as f64
     );
 
+    for (part, bytes) in index.heap_bytes_by_part() {
+        println!(
+            "memory:   {part:<14} {:6.1} bytes/file",
+            bytes as f64 / n as f64
+        );
+    }
     if std::env::var_os("SLSK_BENCH_BUILD_ONLY").is_some() {
         return;
     }

@@ -305,17 +305,35 @@ impl ShareIndex {
 
     /// Heap bytes held: the sum of the capacities of its allocations.
     pub fn heap_bytes(&self) -> usize {
-        self.dirs.heap_bytes()
-            + self.dir_files.heap_bytes()
-            + self.file_dir.capacity() * 4
-            + self.names.heap_bytes()
+        self.heap_bytes_by_part()
+            .iter()
+            .map(|(_, bytes)| bytes)
+            .sum()
+    }
+
+    /// [`ShareIndex::heap_bytes`] by part: the per-file table (directory,
+    /// name end, size, attributes), file names, the word ids of each name,
+    /// posting lists, directories (paths, files, word ids) and the
+    /// vocabulary.
+    pub fn heap_bytes_by_part(&self) -> [(&'static str, usize); 6] {
+        let table = self.file_dir.capacity() * 4
+            + self.names.ends.capacity() * 4
             + self.sizes.capacity() * 8
-            + self.attributes.capacity() * std::mem::size_of::<PackedAttributes>()
-            + self.words.heap_bytes()
-            + self.by_forward.capacity() * 4
-            + self.postings.heap_bytes()
-            + self.dir_words.heap_bytes()
-            + self.name_words.heap_bytes()
+            + self.attributes.capacity() * std::mem::size_of::<PackedAttributes>();
+        [
+            ("file table", table),
+            ("file names", self.names.text.capacity()),
+            ("name word ids", self.name_words.heap_bytes()),
+            ("posting lists", self.postings.heap_bytes()),
+            (
+                "directories",
+                self.dirs.heap_bytes() + self.dir_files.heap_bytes() + self.dir_words.heap_bytes(),
+            ),
+            (
+                "vocabulary",
+                self.words.heap_bytes() + self.by_forward.capacity() * 4,
+            ),
+        ]
     }
 
     /// A file's name (last path component).
