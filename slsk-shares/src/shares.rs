@@ -190,8 +190,9 @@ impl Shares {
     /// The whole peer frame (length, code 5, zlib payload) of
     /// [`Shares::browse_reply`], built and compressed on the first call and
     /// shared by every later one (cloning `Bytes` copies nothing). The first
-    /// call takes a while on a large share (about 0.3 s per 100,000 files):
-    /// make it from a blocking thread, e.g. right after the scan.
+    /// call takes a while on a large share (seconds for a million files,
+    /// see docs/performance.md): make it from a blocking thread, e.g. right
+    /// after the scan.
     pub fn browse_frame(&self) -> Bytes {
         self.browse_frame
             .get_or_init(|| Bytes::from(PeerMessage::from(self.browse_reply()).to_frame()))
