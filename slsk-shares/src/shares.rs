@@ -150,7 +150,9 @@ impl Shares {
         linear::search(paths, &parsed, settings.max_results, phrases)
     }
 
-    /// One file as a wire entry named `filename`.
+    /// One file as a wire entry named `filename`. `extension` gets what its
+    /// name says (lower-case, no dot); Nicotine+ sends it empty, and no
+    /// receiver we know reads it.
     fn file_data(&self, id: FileId, filename: String) -> FileData {
         FileData {
             code: 1,
