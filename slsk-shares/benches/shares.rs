@@ -3,7 +3,8 @@
 //!     cargo bench -p slsk-shares
 //!
 //! 1. Scan of 100,000 generated files (three quarters real WAV/FLAC/MP3
-//!    headers, one quarter plain files): cold cache, then a warm rescan.
+//!    headers, one quarter plain files): empty cache with the files' data
+//!    in the page cache, empty cache with it evicted, then a warm rescan.
 //! 2. Queries against a 1,000,000-file generated index: median and p99
 //!    latency of the index next to the linear reference, same queries, same
 //!    run.
@@ -22,8 +23,8 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use slsk_shares::{
-    AudioAttributes, ExcludedPhrases, ScanCache, ScanOptions, SearchSettings, SharedFile,
-    SharedFolder, Shares, scan,
+    AudioAttributes, ExcludedPhrases, ScanCache, ScanOptions, ScanOutcome, SearchSettings,
+    SharedFile, SharedFolder, Shares, scan,
 };
 
 /// Counts live heap bytes.
@@ -94,6 +95,7 @@ fn bench_scan(count: usize) {
     let flac = audio::flac(44_100, 2, 16, 44_100 * 200);
     let mp3 = audio::mp3(true, 8000, 1);
     let started = Instant::now();
+    let mut paths = Vec::with_capacity(count);
     for i in 0..count {
         let dir = root.join(format!("Artist {}/Album {}", i / 1000, i / 10));
         if i % 10 == 0 {
@@ -105,7 +107,9 @@ fn bench_scan(count: usize) {
             2 => (format!("{i:06} track.mp3"), &mp3),
             _ => (format!("{i:06} notes.txt"), b"liner notes"),
         };
-        std::fs::write(dir.join(name), contents).expect("write");
+        let path = dir.join(name);
+        std::fs::write(&path, contents).expect("write");
+        paths.push(path);
     }
     println!(
         "scan: generated {count} files in {:.1} s",
@@ -113,62 +117,93 @@ fn bench_scan(count: usize) {
     );
     let folders = [SharedFolder::new("Music", &root)];
     let db = tmp.path().join("cache.db");
-    let options = ScanOptions::default();
 
-    let (started, cpu) = (Instant::now(), cpu_time());
-    let cold = {
-        let mut cache = ScanCache::open(&db).expect("cache");
-        scan(&folders, &mut cache, &options, &mut |_| {}).expect("scan")
-    };
-    let (cold_time, cold_cpu) = (started.elapsed(), cpu_time() - cpu);
-    assert_eq!(cold.report.files_read as usize, count);
-    let with_attributes = (0..cold.shares.file_count() as u32)
-        .filter(|&id| !cold.shares.index().attributes(id).is_empty())
+    // 1. Empty cache, the files' data still in the page cache (just written).
+    let (outcome, cold) = timed_scan(&folders, &db, "cold, file data in the page cache");
+    assert_eq!(outcome.report.files_read as usize, count);
+    let with_attributes = (0..outcome.shares.file_count() as u32)
+        .filter(|&id| !outcome.shares.index().attributes(id).is_empty())
         .count();
-    let cold_report = cold.report;
-    drop(cold.shares);
+    println!("scan: {with_attributes} of {count} files have audio attributes");
+    drop(outcome);
 
-    let (started, cpu) = (Instant::now(), cpu_time());
-    let warm = {
-        let mut cache = ScanCache::open(&db).expect("cache");
-        scan(&folders, &mut cache, &options, &mut |_| {}).expect("scan")
-    };
-    let (warm_time, warm_cpu) = (started.elapsed(), cpu_time() - cpu);
-    assert_eq!(warm.report.files_read, 0);
-    assert_eq!(warm.shares.file_count(), count);
+    // 2. Empty cache, the files' data evicted: what a first scan after a
+    // reboot reads from the disk.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+    evict(&paths);
+    let (outcome, evicted) = timed_scan(&folders, &db, "cold, file data evicted");
+    assert_eq!(outcome.report.files_read as usize, count);
+    drop(outcome);
 
-    for (name, report) in [("cold", &cold_report), ("warm", &warm.report)] {
+    // 3. The cache from 2, reopened: a restart with nothing changed.
+    let (outcome, warm) = timed_scan(&folders, &db, "warm (restart, nothing changed)");
+    assert_eq!(outcome.report.files_read, 0);
+    assert_eq!(outcome.shares.file_count(), count);
+
+    for (name, cold) in [("in the page cache", &cold), ("evicted", &evicted)] {
         println!(
-            "scan: {name}: walk + cache load {:.0} ms, compare + read + cache write {:.0} ms, index {:.0} ms",
-            report.walk_time.as_secs_f64() * 1e3,
-            report.read_time.as_secs_f64() * 1e3,
-            report.index_time.as_secs_f64() * 1e3
+            "scan: warm vs cold (data {name}): {:.1}x faster (wall), {:.1}x less CPU",
+            cold.wall.as_secs_f64() / warm.wall.as_secs_f64(),
+            cold.cpu.as_secs_f64() / warm.cpu.as_secs_f64()
         );
     }
-    println!(
-        "scan: CPU time (all threads): cold {:.2} s, warm {:.2} s: {:.1}x",
-        cold_cpu.as_secs_f64(),
-        warm_cpu.as_secs_f64(),
-        cold_cpu.as_secs_f64() / warm_cpu.as_secs_f64()
-    );
     let started = Instant::now();
-    let frame = warm.shares.browse_frame().unwrap();
-    let browse_time = started.elapsed();
-
-    let rate = |t: Duration| count as f64 / t.as_secs_f64();
-    println!(
-        "scan: cold {:.2} s ({:.0} files/s, {with_attributes} with attributes), warm {:.3} s ({:.0} files/s): warm {:.1}x faster",
-        cold_time.as_secs_f64(),
-        rate(cold_time),
-        warm_time.as_secs_f64(),
-        rate(warm_time),
-        cold_time.as_secs_f64() / warm_time.as_secs_f64()
-    );
+    let frame = outcome.shares.browse_frame().unwrap();
     println!(
         "scan: browse frame of {count} files: {} bytes compressed, built in {:.0} ms",
         frame.len(),
-        browse_time.as_secs_f64() * 1e3
+        started.elapsed().as_secs_f64() * 1e3
     );
+}
+
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+fn timed_scan(
+    folders: &[SharedFolder],
+    db: &std::path::Path,
+    label: &str,
+) -> (ScanOutcome, Timing) {
+    let (started, cpu) = (Instant::now(), cpu_time());
+    let outcome = {
+        let mut cache = ScanCache::open(db).expect("cache");
+        scan(folders, &mut cache, &ScanOptions::default(), &mut |_| {}).expect("scan")
+    };
+    let (wall, cpu) = (started.elapsed(), cpu_time() - cpu);
+    let r = &outcome.report;
+    println!(
+        "scan: {label}: {:.2} s, {:.0} files/s, CPU {:.2} s; walk + cache load {:.0} ms, compare + read + cache write {:.0} ms, index {:.0} ms",
+        wall.as_secs_f64(),
+        r.files_seen as f64 / wall.as_secs_f64(),
+        cpu.as_secs_f64(),
+        r.walk_time.as_secs_f64() * 1e3,
+        r.read_time.as_secs_f64() * 1e3,
+        r.index_time.as_secs_f64() * 1e3
+    );
+    (outcome, Timing { wall, cpu })
+}
+
+/// Drops the files' data from the page cache: written back first
+/// (`sync`), then `POSIX_FADV_DONTNEED` on each. Directory entries and
+/// inodes stay cached, as they would after listing the folders once.
+fn evict(paths: &[std::path::PathBuf]) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sync takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+    for path in paths {
+        let file = std::fs::File::open(path).expect("open");
+        // SAFETY: a valid open descriptor; offset 0 and length 0 mean the
+        // whole file.
+        let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        assert_eq!(rc, 0, "posix_fadvise");
+    }
 }
 
 /// Made-up words with a skewed frequency: a few common, most rare.
@@ -290,6 +325,44 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
+/// CPU time of the calling thread: unlike the wall clock, it does not
+/// count the time other processes hold the core.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill; this clock exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Runs `f`, giving its result and its (wall, thread CPU) time.
+fn measure<T>(f: impl FnOnce() -> T) -> (T, (Duration, Duration)) {
+    let (wall, cpu) = (Instant::now(), thread_cpu());
+    let result = std::hint::black_box(f());
+    let cpu = thread_cpu() - cpu;
+    (result, (wall.elapsed(), cpu))
+}
+
+/// Prints median, p99 and max of wall and CPU times.
+fn report(name: &str, times: &[(Duration, Duration)]) {
+    let mut wall: Vec<Duration> = times.iter().map(|t| t.0).collect();
+    let mut cpu: Vec<Duration> = times.iter().map(|t| t.1).collect();
+    wall.sort();
+    cpu.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "query:   {name:<32} median {:8.1} us ({:8.1})  p99 {:8.1} us ({:8.1})  max {:8.1} us ({:8.1})",
+        us(percentile(&wall, 0.5)),
+        us(percentile(&cpu, 0.5)),
+        us(percentile(&wall, 0.99)),
+        us(percentile(&cpu, 0.99)),
+        us(*wall.last().unwrap()),
+        us(*cpu.last().unwrap()),
+    );
+}
+
 fn bench_query(count: usize) {
     let before = LIVE.load(Ordering::Relaxed);
     let started = Instant::now();
@@ -316,6 +389,12 @@ fn bench_query(count: usize) {
         live as f64 / n as f64
     );
 
+    for (part, bytes) in index.heap_bytes_by_part() {
+        println!(
+            "memory:   {part:<14} {:6.1} bytes/file",
+            bytes as f64 / n as f64
+        );
+    }
     if std::env::var_os("SLSK_BENCH_BUILD_ONLY").is_some() {
         return;
     }
@@ -330,12 +409,18 @@ fn bench_query(count: usize) {
     let mut hits = 0usize;
     let mut empty = 0usize;
     for q in &queries {
-        let started = Instant::now();
-        let found = shares.search_ids(q, &settings, &phrases);
-        index_times.push(started.elapsed());
+        let (found, time) = measure(|| shares.search_ids(q, &settings, &phrases));
+        index_times.push(time);
         hits += found.len();
         empty += usize::from(found.is_empty());
     }
+    println!(
+        "query: {} queries, {:.1} results on average, {empty} without results",
+        queries.len(),
+        hits as f64 / queries.len() as f64
+    );
+    println!("query: latency, wall clock and (in brackets) thread CPU time:");
+    report("index, all queries", &index_times);
     // Per kind of query (the `i % 10` of `queries`).
     const KINDS: [&str; 10] = [
         "one common word (flac)",
@@ -353,76 +438,41 @@ fn bench_query(count: usize) {
         if KINDS[..kind].contains(name) {
             continue;
         }
-        let mut times: Vec<Duration> = (0..queries.len())
+        let times: Vec<(Duration, Duration)> = (0..queries.len())
             .filter(|i| KINDS[i % 10] == *name)
             .map(|i| index_times[i])
             .collect();
-        times.sort();
-        println!(
-            "query:   {name:<24} median {:8.1} us  p99 {:8.1} us",
-            times[times.len() / 2].as_secs_f64() * 1e6,
-            percentile(&times, 0.99).as_secs_f64() * 1e6
-        );
+        report(&format!("  {name}"), &times);
     }
     if std::env::var_os("SLSK_BENCH_SLOWEST").is_some() {
         let mut order: Vec<usize> = (0..queries.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(index_times[i]));
+        order.sort_by_key(|&i| std::cmp::Reverse(index_times[i].1));
         for &i in order.iter().take(30) {
             println!("slow: {:?} {:?}", index_times[i], queries[i]);
         }
     }
-    let mut reply_times = Vec::with_capacity(queries.len());
-    for q in &queries {
-        let started = Instant::now();
-        std::hint::black_box(shares.search(q, &settings, &phrases));
-        reply_times.push(started.elapsed());
-    }
-    // The linear scan takes far longer: a sample of the same queries.
-    let sample: Vec<&String> = queries.iter().step_by(queries.len() / 40).collect();
+    let reply_times: Vec<_> = queries
+        .iter()
+        .map(|q| measure(|| shares.search(q, &settings, &phrases)).1)
+        .collect();
+    report("index + FileData list", &reply_times);
+    // The linear scan takes far longer: a sample of the same queries, six
+    // of each kind.
+    let sample: Vec<&String> = (0..60).map(|k| &queries[k * 311 + k % 10]).collect();
     let mut linear_times = Vec::with_capacity(sample.len());
     let mut index_sample_times = Vec::with_capacity(sample.len());
     for q in &sample {
-        let started = Instant::now();
-        let linear = shares.search_ids_linear(q, &settings, &phrases);
-        linear_times.push(started.elapsed());
-        let started = Instant::now();
-        let indexed = shares.search_ids(q, &settings, &phrases);
-        index_sample_times.push(started.elapsed());
+        let (linear, time) = measure(|| shares.search_ids_linear(q, &settings, &phrases));
+        linear_times.push(time);
+        let (indexed, time) = measure(|| shares.search_ids(q, &settings, &phrases));
+        index_sample_times.push(time);
         assert_eq!(linear, indexed, "{q:?}");
     }
-    for times in [
-        &mut index_times,
-        &mut reply_times,
-        &mut linear_times,
-        &mut index_sample_times,
-    ] {
-        times.sort();
-    }
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!(
-        "query: {} queries, {:.1} results on average, {empty} without results",
-        queries.len(),
-        hits as f64 / queries.len() as f64
+    report(
+        &format!("linear scan, {} queries", sample.len()),
+        &linear_times,
     );
-    println!(
-        "query: index (file ids)      median {:8.1} us  p99 {:8.1} us  max {:8.1} us",
-        us(percentile(&index_times, 0.5)),
-        us(percentile(&index_times, 0.99)),
-        us(*index_times.last().unwrap())
-    );
-    println!(
-        "query: index + FileData list median {:8.1} us  p99 {:8.1} us",
-        us(percentile(&reply_times, 0.5)),
-        us(percentile(&reply_times, 0.99))
-    );
-    println!(
-        "query: {} sampled queries: linear median {:.1} us p99 {:.1} us; index on the same median {:.1} us p99 {:.1} us",
-        sample.len(),
-        us(percentile(&linear_times, 0.5)),
-        us(percentile(&linear_times, 0.99)),
-        us(percentile(&index_sample_times, 0.5)),
-        us(percentile(&index_sample_times, 0.99))
-    );
+    report("index, the same queries", &index_sample_times);
     let started = Instant::now();
     let frame = shares.browse_frame().unwrap();
     println!(

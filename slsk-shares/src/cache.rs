@@ -2,6 +2,7 @@
 //! with the size and modification time it had, so that a rescan reads only
 //! new and changed files.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -120,24 +121,35 @@ impl ScanCache {
         Ok(files)
     }
 
-    /// Starts a batch of changes, applied all at once by
-    /// [`CacheWriter::commit`].
+    /// Starts writing changes. They are committed every
+    /// [`COMMIT_EVERY`] changes and by [`CacheWriter::commit`]; what was
+    /// not committed is rolled back when the writer is dropped.
     pub(crate) fn writer(&mut self) -> Result<CacheWriter<'_>, CacheError> {
+        self.conn.execute_batch("BEGIN")?;
         Ok(CacheWriter {
-            tx: self.conn.transaction()?,
+            conn: &self.conn,
+            pending: Cell::new(0),
+            open: Cell::new(true),
         })
     }
 }
 
-/// Changes to the cache inside one transaction.
+/// Changes are committed in batches of this many, so that a first scan of a
+/// large library that is interrupted keeps most of what it read.
+pub(crate) const COMMIT_EVERY: usize = 5_000;
+
+/// Changes to the cache, committed in batches.
 pub(crate) struct CacheWriter<'a> {
-    tx: rusqlite::Transaction<'a>,
+    conn: &'a Connection,
+    pending: Cell<usize>,
+    /// Whether a transaction is open.
+    open: Cell<bool>,
 }
 
 impl CacheWriter<'_> {
     pub(crate) fn upsert(&self, key: &[u8], file: &CachedFile) -> Result<(), CacheError> {
         let a = &file.attributes;
-        let mut stmt = self.tx.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(
             "INSERT OR REPLACE INTO files
              (path, size, mtime_ns, bitrate, duration, vbr, sample_rate, bit_depth)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -152,23 +164,82 @@ impl CacheWriter<'_> {
             a.sample_rate,
             a.bit_depth
         ])?;
-        Ok(())
+        self.changed()
     }
 
     pub(crate) fn delete(&self, key: &[u8]) -> Result<(), CacheError> {
         let mut stmt = self
-            .tx
+            .conn
             .prepare_cached("DELETE FROM files WHERE path = ?1")?;
         stmt.execute(params![key])?;
+        self.changed()
+    }
+
+    fn changed(&self) -> Result<(), CacheError> {
+        self.pending.set(self.pending.get() + 1);
+        if self.pending.get() >= COMMIT_EVERY {
+            // A failed COMMIT leaves the transaction open: Drop rolls it back.
+            self.conn.execute_batch("COMMIT")?;
+            self.open.set(false);
+            self.pending.set(0);
+            self.conn.execute_batch("BEGIN")?;
+            self.open.set(true);
+        }
         Ok(())
     }
 
     pub(crate) fn commit(self) -> Result<(), CacheError> {
-        self.tx.commit()
+        self.conn.execute_batch("COMMIT")?;
+        self.open.set(false);
+        Ok(())
+    }
+}
+
+impl Drop for CacheWriter<'_> {
+    fn drop(&mut self) {
+        if self.open.get() {
+            // Nothing to do about a failure here: the next scan sees the
+            // cache as it was at the last commit.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
 /// The cache key of a local path: its platform bytes.
 pub(crate) fn path_bytes(path: &Path) -> &[u8] {
     path.as_os_str().as_encoded_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> CachedFile {
+        CachedFile {
+            size: 1,
+            mtime_ns: 2,
+            attributes: AudioAttributes::default(),
+        }
+    }
+
+    #[test]
+    fn an_interrupted_writer_keeps_the_committed_batches() {
+        let mut cache = ScanCache::in_memory().unwrap();
+        {
+            let writer = cache.writer().unwrap();
+            for i in 0..COMMIT_EVERY * 2 + 10 {
+                writer
+                    .upsert(format!("/f{i}").as_bytes(), &entry())
+                    .unwrap();
+            }
+            // Dropped without commit: the last 10 are rolled back.
+        }
+        assert_eq!(cache.len().unwrap(), (COMMIT_EVERY * 2) as u64);
+        let writer = cache.writer().unwrap();
+        writer.delete(b"/f0").unwrap();
+        writer.upsert(b"/new", &entry()).unwrap();
+        writer.commit().unwrap();
+        assert_eq!(cache.len().unwrap(), (COMMIT_EVERY * 2) as u64);
+        assert!(cache.load().unwrap().contains_key(b"/new".as_slice()));
+    }
 }

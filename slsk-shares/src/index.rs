@@ -1,22 +1,25 @@
 //! The in-memory share index: every shared file in a compact table, and an
 //! inverted index from words to files for searching.
 //!
-//! Layout (all in a few large allocations):
+//! Layout (a few large allocations, no per-file or per-word allocation):
 //! - files are numbered (`u32`) in the byte order of their virtual paths,
 //!   so any list of file ids in ascending order is also sorted by path;
 //! - a file is its directory id, its name (a range of one string arena), its
-//!   size and its packed attributes (28 bytes plus the name);
+//!   size and its packed attributes (28 bytes plus the name), and the ids of
+//!   the words of its name;
 //! - directories are numbered in path order, their paths in a second arena,
-//!   with the ids of their files;
-//! - the vocabulary is sorted (binary search for a word), with a second
-//!   order by reversed bytes so that the words ending in a suffix are one
-//!   contiguous range;
+//!   with the ids of their files and of the words of their path;
+//! - a word's id is its rank by *reversed* bytes, so the words ending in a
+//!   suffix (`*suffix` terms) are one range of ids; a second array orders
+//!   the ids by the words' bytes for exact lookup by binary search;
 //! - each word's posting list (the ascending ids of the files containing it)
-//!   is a range of one `u32` array.
+//!   is a range of one `u32` array, in word-id order.
 //!
-//! A query walks the shortest posting list of its included words and
-//! gallops through the others, so its cost follows the rarest word, and
-//! stops at the result cap.
+//! A query drives the shortest posting list of its included words and
+//! leapfrogs (galloping search) through the others, so its cost follows the
+//! rarest word; it stops at the result cap. A `*suffix` term whose words are
+//! in few files becomes one more merged list; otherwise each candidate's
+//! word ids are checked against the suffix's id range.
 
 use crate::attributes::{AudioAttributes, PackedAttributes};
 use crate::query::{ExcludedPhrases, ParsedQuery};
@@ -302,17 +305,35 @@ impl ShareIndex {
 
     /// Heap bytes held: the sum of the capacities of its allocations.
     pub fn heap_bytes(&self) -> usize {
-        self.dirs.heap_bytes()
-            + self.dir_files.heap_bytes()
-            + self.file_dir.capacity() * 4
-            + self.names.heap_bytes()
+        self.heap_bytes_by_part()
+            .iter()
+            .map(|(_, bytes)| bytes)
+            .sum()
+    }
+
+    /// [`ShareIndex::heap_bytes`] by part: the per-file table (directory,
+    /// name end, size, attributes), file names, the word ids of each name,
+    /// posting lists, directories (paths, files, word ids) and the
+    /// vocabulary.
+    pub fn heap_bytes_by_part(&self) -> [(&'static str, usize); 6] {
+        let table = self.file_dir.capacity() * 4
+            + self.names.ends.capacity() * 4
             + self.sizes.capacity() * 8
-            + self.attributes.capacity() * std::mem::size_of::<PackedAttributes>()
-            + self.words.heap_bytes()
-            + self.by_forward.capacity() * 4
-            + self.postings.heap_bytes()
-            + self.dir_words.heap_bytes()
-            + self.name_words.heap_bytes()
+            + self.attributes.capacity() * std::mem::size_of::<PackedAttributes>();
+        [
+            ("file table", table),
+            ("file names", self.names.text.capacity()),
+            ("name word ids", self.name_words.heap_bytes()),
+            ("posting lists", self.postings.heap_bytes()),
+            (
+                "directories",
+                self.dirs.heap_bytes() + self.dir_files.heap_bytes() + self.dir_words.heap_bytes(),
+            ),
+            (
+                "vocabulary",
+                self.words.heap_bytes() + self.by_forward.capacity() * 4,
+            ),
+        ]
     }
 
     /// A file's name (last path component).

@@ -271,12 +271,17 @@ fn compare(found: &[FoundFile], mut cached: CachedFiles, roots: &[Root]) -> Comp
     let mut attributes: Vec<Option<AudioAttributes>> = vec![None; found.len()];
     let mut to_read: Vec<usize> = Vec::new();
     for (i, file) in found.iter().enumerate() {
-        match cached.remove(path_bytes(&file.local_path)) {
+        match cached.get(path_bytes(&file.local_path)) {
             Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
                 attributes[i] = Some(entry.attributes);
             }
             _ => to_read.push(i),
         }
+    }
+    // (Removed only now: a directory shared under two names, or inside
+    // another shared one, lists the same local file twice.)
+    for file in found {
+        cached.remove(path_bytes(&file.local_path));
     }
     // What remains in `cached` was not found. Keep what lies under a folder
     // that is unavailable right now (an unmounted disk); drop the rest.

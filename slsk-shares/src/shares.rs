@@ -41,7 +41,8 @@ impl Shares {
     /// Shares built from files listed by the caller rather than scanned
     /// (tests, benchmarks, a library kept elsewhere). Files whose first path
     /// component names none of `folders`, or whose path has an empty, hidden
-    /// or `..` component, are left out.
+    /// or `..` component, are left out. [`Shares::resolve`] answers only for
+    /// folders whose directory exists.
     pub fn from_files(
         folders: &[SharedFolder],
         files: Vec<SharedFile>,
@@ -150,7 +151,9 @@ impl Shares {
         linear::search(paths, &parsed, settings.max_results, phrases)
     }
 
-    /// One file as a wire entry named `filename`.
+    /// One file as a wire entry named `filename`. `extension` gets what its
+    /// name says (lower-case, no dot); Nicotine+ sends it empty, and no
+    /// receiver we know reads it.
     fn file_data(&self, id: FileId, filename: String) -> FileData {
         FileData {
             code: 1,
@@ -190,9 +193,10 @@ impl Shares {
     /// The whole peer frame (length, code 5, zlib payload) of
     /// [`Shares::browse_reply`], built and compressed on the first call and
     /// shared by every later one (cloning `Bytes` copies nothing). The first
-    /// call takes a while on a large share (about 0.3 s per 100,000 files):
-    /// make it from a blocking thread, e.g. right after the scan. A share
-    /// list too large for one frame (4 GiB) is an error, every time.
+    /// call takes a while on a large share (seconds for a million files,
+    /// see docs/performance.md): make it from a blocking thread, e.g. right
+    /// after the scan.
+    /// A share list too large for one frame (4 GiB) is an error, every time.
     pub fn browse_frame(&self) -> Result<Bytes, EncodeError> {
         self.browse_frame
             .get_or_init(|| {

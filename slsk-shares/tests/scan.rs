@@ -120,6 +120,25 @@ fn a_shared_folder_given_through_a_symlink_or_dotdot_is_resolved_once() {
 }
 
 #[test]
+fn a_directory_shared_twice_is_read_once_and_cached_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "rock/a.wav", &audio::wav(8000, 8, 1, 8000));
+    let folders = [
+        SharedFolder::new("All", tmp.path()),
+        SharedFolder::new("Rock", tmp.path().join("rock")),
+    ];
+    let mut cache = ScanCache::in_memory().unwrap();
+    let outcome = run(&folders, &mut cache, &Arc::new(CountingProbe::default()));
+    assert_eq!(paths(&outcome), ["All\\rock\\a.wav", "Rock\\a.wav"]);
+    assert_eq!(cache.len().unwrap(), 1);
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = run(&folders, &mut cache, &probe);
+    assert_eq!(probe.reads(), 0);
+    assert_eq!(outcome.report.files_dropped, 0);
+    assert_eq!(outcome.shares.file_count(), 2);
+}
+
+#[test]
 fn invalid_folder_names_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let mut cache = ScanCache::in_memory().unwrap();
