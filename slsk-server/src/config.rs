@@ -114,6 +114,18 @@ pub struct ServerConfig {
     pub wishlist_interval: u32,
     /// WishlistInterval(104) for privileged users, in seconds. Default 120.
     pub wishlist_interval_privileged: u32,
+    /// The most connections open at once from one IP address, logged in or
+    /// not; a connection past it is closed at once (logged at debug level).
+    /// It bounds what one host can pin with sockets that send nothing until
+    /// the login timeout. Default 64: enough for a household or a small NAT,
+    /// far from the thousands an attacker needs. 0 means no limit.
+    pub max_connections_per_ip: usize,
+    /// The most users in one room at once. Default 1000. (A setting for the
+    /// rooms engine; the driver does not enforce it.)
+    pub max_users_per_room: usize,
+    /// The most rooms one user may be in at once. Default 100. (A setting
+    /// for the rooms engine; the driver does not enforce it.)
+    pub max_rooms_per_user: usize,
 }
 
 impl Default for ServerConfig {
@@ -135,6 +147,9 @@ impl Default for ServerConfig {
             parent_speed_ratio: 50,
             wishlist_interval: 720,
             wishlist_interval_privileged: 120,
+            max_connections_per_ip: 64,
+            max_users_per_room: 1000,
+            max_rooms_per_user: 100,
         }
     }
 }

@@ -1,21 +1,24 @@
 //! The tokio driver around [`ServerState`]: a listener, one task per
-//! connection (its reader and its writer), and one central task that owns the
-//! state and carries out its outputs.
+//! connection (its reader and its writer share it), and one central task that
+//! owns the state and carries out its outputs.
+//!
+//! Memory per idle connection is kept small on purpose (the server is meant
+//! to hold tens of thousands): no read buffer while no frame is partly read,
+//! no write buffer while nothing is queued, one task rather than a pair.
 
-use std::collections::HashMap;
-use std::io;
-use std::net::SocketAddr;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use bytes::{Buf, Bytes, BytesMut};
 use slsk_proto::FramedMessage;
-use slsk_proto::server::ServerRequest;
-use tokio::io::AsyncWriteExt;
+use slsk_proto::server::{ServerRequest, ServerResponse};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -86,6 +89,7 @@ impl Server {
         let connection_settings = ConnectionSettings {
             max_frame_size: config.max_frame_size,
             max_queued_bytes: config.max_queued_bytes,
+            max_connections_per_ip: config.max_connections_per_ip,
         };
         let state = ServerState::new(config, store);
         let central = tokio::spawn(central(state, events_rx, stop.clone()));
@@ -130,6 +134,7 @@ impl Drop for Server {
 struct ConnectionSettings {
     max_frame_size: usize,
     max_queued_bytes: usize,
+    max_connections_per_ip: usize,
 }
 
 async fn accept(
@@ -138,13 +143,21 @@ async fn accept(
     settings: ConnectionSettings,
     stop: CancellationToken,
 ) {
-    let mut connections = JoinSet::new();
+    // Each connection task returns its peer's IP, to count it down.
+    let mut connections: JoinSet<IpAddr> = JoinSet::new();
+    let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
     let mut next_id: ConnId = 1;
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let open = per_ip.entry(peer.ip()).or_default();
+                    if settings.max_connections_per_ip != 0 && *open >= settings.max_connections_per_ip {
+                        tracing::debug!(%peer, "too many connections from this address: refused");
+                        continue;
+                    }
+                    *open += 1;
                     let conn = next_id;
                     next_id += 1;
                     if let Err(e) = stream.set_nodelay(true) {
@@ -157,7 +170,10 @@ async fn accept(
                     }
                     let span = tracing::info_span!("conn", id = conn, %peer);
                     let task = connection(conn, stream, queue, events.clone(), settings.max_frame_size);
-                    connections.spawn(task.instrument(span));
+                    connections.spawn(async move {
+                        task.await;
+                        peer.ip()
+                    }.instrument(span));
                 }
                 Err(e) => {
                     // E.g. out of file descriptors: back off instead of spinning.
@@ -166,19 +182,31 @@ async fn accept(
                 }
             },
             Some(finished) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(e) = finished
-                    && e.is_panic() {
-                        tracing::error!(%e, "connection task panicked");
+                match finished {
+                    Ok(ip) => {
+                        if let Some(open) = per_ip.get_mut(&ip) {
+                            *open -= 1;
+                            if *open == 0 {
+                                per_ip.remove(&ip);
+                            }
+                        }
                     }
+                    // Only a panic loses the IP; its count stays one too high.
+                    Err(e) => tracing::error!(%e, "connection task failed"),
+                }
             }
         }
     }
     connections.shutdown().await;
 }
 
-/// One connection: its reader and writer run together; the first to finish
-/// (client gone, bad framing, flushed after a close, killed for not reading)
-/// ends both.
+/// Read in steps of this many bytes. The buffer exists only while a frame is
+/// partly read: an idle connection holds none.
+const READ_CHUNK: usize = 4096;
+
+/// One connection, in one task: its reader and writer share the socket by
+/// reference and run together; the first to finish (client gone, bad
+/// framing, flushed after a close, killed for not reading) ends both.
 async fn connection(
     conn: ConnId,
     stream: TcpStream,
@@ -186,27 +214,20 @@ async fn connection(
     events: mpsc::Sender<Event>,
     max_frame_size: usize,
 ) {
-    let (read_half, mut write_half) = stream.into_split();
+    let stream = &stream;
     let reading = async {
-        let mut frames = FramedRead::new(read_half, RequestCodec::new(max_frame_size));
-        while let Some(frame) = frames.next().await {
-            match frame {
-                Ok(Ok(request)) => {
-                    if events.send(Event::Request { conn, request }).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(Err(e)) => tracing::debug!(%e, "undecodable request dropped"),
-                Err(e) => return tracing::debug!(%e, "closing: bad framing"),
-            }
+        match read_requests(conn, stream, &events, max_frame_size).await {
+            Ok(()) => tracing::debug!("closed by the client"),
+            Err(e) => tracing::debug!(%e, "closing: read failed"),
         }
-        tracing::debug!("closed by the client");
     };
     let writing = async {
-        while let Some(batch) = queue.next_batch().await {
-            write_half.write_all(&batch).await?;
+        while let Some(mut frames) = queue.next_batch().await {
+            write_frames(stream, &mut frames).await?;
         }
-        write_half.shutdown().await
+        // Flushed after a close: FIN, then the task ends and drops the socket.
+        let socket = socket2::SockRef::from(stream);
+        socket.shutdown(std::net::Shutdown::Write)
     };
     tokio::select! {
         () = reading => {}
@@ -218,6 +239,81 @@ async fn connection(
         () = queue.kill_token().cancelled() => {}
     }
     let _ = events.send(Event::Disconnected { conn }).await;
+}
+
+/// Reads frames until the client closes (`Ok`) or breaks the framing or the
+/// connection (`Err`). The read buffer starts empty, grows to the frame being
+/// read, and is dropped whenever nothing is left in it, so that a large frame
+/// does not pin memory afterwards.
+async fn read_requests(
+    conn: ConnId,
+    stream: &TcpStream,
+    events: &mpsc::Sender<Event>,
+    max_frame_size: usize,
+) -> io::Result<()> {
+    let mut codec = RequestCodec::new(max_frame_size);
+    let mut buf = BytesMut::new();
+    loop {
+        stream.readable().await?;
+        if buf.capacity() - buf.len() < READ_CHUNK {
+            buf.reserve(READ_CHUNK);
+        }
+        match stream.try_read_buf(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+        while let Some(frame) = codec.decode(&mut buf)? {
+            match frame {
+                Ok(request) => {
+                    if events.send(Event::Request { conn, request }).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => tracing::debug!(%e, "undecodable request dropped"),
+            }
+        }
+        if buf.is_empty() {
+            buf = BytesMut::new();
+        } else if buf.capacity() > 2 * READ_CHUNK && buf.len() <= READ_CHUNK {
+            // The end of a large frame read together with the start of the
+            // next: keep the start, not the large allocation.
+            buf = BytesMut::from(&buf[..]);
+        }
+    }
+}
+
+/// Writes every frame, several per system call.
+async fn write_frames(stream: &TcpStream, frames: &mut VecDeque<Bytes>) -> io::Result<()> {
+    const SLICES: usize = 64;
+    while !frames.is_empty() {
+        stream.writable().await?;
+        let mut slices = [IoSlice::new(&[]); SLICES];
+        let count = frames.len().min(SLICES);
+        for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
+            *slice = IoSlice::new(frame);
+        }
+        let mut written = match stream.try_write_vectored(&slices[..count]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
+        while written > 0 {
+            let Some(front) = frames.front_mut() else {
+                break;
+            };
+            if written >= front.len() {
+                written -= front.len();
+                frames.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Owns the state: feeds it events, timer ticks and password outcomes, and
@@ -233,6 +329,10 @@ async fn central(
     let hashing = Arc::new(Semaphore::new(
         std::thread::available_parallelism().map_or(2, |n| n.get()),
     ));
+    // The last frame encoded, with its message: a fan-out (a search to every
+    // user, a status to every watcher) comes out of the state as the same
+    // message for many connections in a row, and is encoded once.
+    let mut last_encoded: Option<(ServerResponse, Bytes)> = None;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -262,9 +362,15 @@ async fn central(
                     let Some(queue) = queues.get(&conn) else {
                         continue;
                     };
-                    if let Err(PushError::Overflow) =
-                        queue.push(|bytes| message.encode_frame(bytes))
-                    {
+                    let frame = match &last_encoded {
+                        Some((last, frame)) if *last == message => frame.clone(),
+                        _ => {
+                            let frame = Bytes::from(message.to_frame());
+                            last_encoded = Some((message, frame.clone()));
+                            frame
+                        }
+                    };
+                    if let Err(PushError::Overflow) = queue.push(frame) {
                         tracing::warn!(conn, "client is not reading: disconnected");
                     }
                 }
