@@ -1,11 +1,12 @@
-//! `slsk server`: the embedded server of `slsk-server`, until Ctrl-C.
+//! `slsk server`: the embedded server of `slsk-server`, until Ctrl-C
+//! (SIGINT) or SIGTERM.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use slsk_server::{Database, Server, ServerConfig};
+use slsk_server::{Database, PasswordCost, Server, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, clap::Args)]
@@ -17,6 +18,14 @@ pub struct ServerArgs {
     /// and queued messages live in memory and are lost at exit.
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
+    /// Hash new passwords with argon2's cheapest cost (8 KiB, 1 pass)
+    /// instead of the default (19 MiB, 2 passes). For tests and benchmarks
+    /// only: such hashes are cheap to crack.
+    #[arg(long)]
+    insecure_test_password_cost: bool,
+    /// The most connections open at once from one IP address (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_connections_per_ip)]
+    max_connections_per_ip: usize,
 }
 
 pub fn run(args: ServerArgs) -> ExitCode {
@@ -29,7 +38,17 @@ pub fn run(args: ServerArgs) -> ExitCode {
     let config = ServerConfig {
         listen: args.listen,
         database: args.db.map_or(Database::InMemory, Database::File),
+        max_connections_per_ip: args.max_connections_per_ip,
         ..ServerConfig::default()
+    };
+    let config = if args.insecure_test_password_cost {
+        tracing::warn!("--insecure-test-password-cost: new password hashes are weak");
+        ServerConfig {
+            password_cost: PasswordCost::TEST,
+            ..config
+        }
+    } else {
+        config
     };
     if config.database == Database::InMemory {
         tracing::warn!("no --db: accounts and queued messages are lost at exit");
@@ -43,11 +62,32 @@ pub fn run(args: ServerArgs) -> ExitCode {
             Ok(server) => server,
             Err(e) => return crate::fail(&format!("starting the server: {e}")),
         };
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(%e, "waiting for Ctrl-C");
+        match stop_signal().await {
+            Ok(name) => tracing::info!("{name}: stopping"),
+            Err(e) => tracing::error!(%e, "waiting for a signal: stopping"),
         }
-        tracing::info!("Ctrl-C: stopping");
+        // Closes every connection and the database (SQLite checkpoints its
+        // log into the file when the last connection closes).
         server.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// Waits for SIGINT or SIGTERM (Ctrl-C only, elsewhere than Unix) and says
+/// which came.
+async fn stop_signal() -> std::io::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = terminate.recv() => Ok("SIGTERM"),
+            _ = interrupt.recv() => Ok("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+    }
 }

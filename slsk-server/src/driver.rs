@@ -22,6 +22,7 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::checkpoint::Checkpointer;
 use crate::codec::RequestCodec;
 use crate::config::{Database, ServerConfig};
 use crate::password::{PasswordJob, PasswordOutcome};
@@ -75,11 +76,15 @@ enum Event {
 impl Server {
     /// Opens the database, binds `config.listen` and starts serving.
     pub async fn start(config: ServerConfig) -> io::Result<Server> {
-        let store = match &config.database {
-            Database::File(path) => Store::open(path),
-            Database::InMemory => Store::open_in_memory(),
-        }
-        .map_err(io::Error::other)?;
+        let (store, checkpointer) = match &config.database {
+            Database::File(path) => {
+                let store = Store::open(path).map_err(io::Error::other)?;
+                store.disable_auto_checkpoint().map_err(io::Error::other)?;
+                let checkpointer = Checkpointer::start(path.clone()).map_err(io::Error::other)?;
+                (store, Some(checkpointer))
+            }
+            Database::InMemory => (Store::open_in_memory().map_err(io::Error::other)?, None),
+        };
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         tracing::info!(%local_addr, database = ?config.database, "server listening");
@@ -92,7 +97,7 @@ impl Server {
             max_connections_per_ip: config.max_connections_per_ip,
         };
         let state = ServerState::new(config, store);
-        let central = tokio::spawn(central(state, events_rx, stop.clone()));
+        let central = tokio::spawn(central(state, checkpointer, events_rx, stop.clone()));
         let acceptor = tokio::spawn(accept(listener, events, connection_settings, stop.clone()));
         Ok(Server {
             local_addr,
@@ -168,7 +173,8 @@ async fn accept(
                     if events.send(connected).await.is_err() {
                         break;
                     }
-                    let span = tracing::info_span!("conn", id = conn, %peer);
+                    // At debug level: an enabled span per connection costs memory.
+                    let span = tracing::debug_span!("conn", id = conn, %peer);
                     let task = connection(conn, stream, queue, events.clone(), settings.max_frame_size);
                     connections.spawn(async move {
                         task.await;
@@ -316,10 +322,39 @@ async fn write_frames(stream: &TcpStream, frames: &mut VecDeque<Bytes>) -> io::R
     Ok(())
 }
 
+/// Inputs run in one batch (one transaction).
+const MAX_BATCH: usize = 256;
+
+/// One input for the state.
+enum Input {
+    Event(Event),
+    Password(PasswordJob, PasswordOutcome),
+    Tick,
+}
+
+/// Feeds one input to the state.
+fn apply(state: &mut ServerState, queues: &mut HashMap<ConnId, Arc<OutQueue>>, input: Input) {
+    let now = Now::system();
+    match input {
+        Input::Event(Event::Connected { conn, peer, queue }) => {
+            queues.insert(conn, queue);
+            state.connected(conn, peer.ip(), now);
+        }
+        Input::Event(Event::Request { conn, request }) => state.handle(conn, request, now),
+        Input::Event(Event::Disconnected { conn }) => {
+            queues.remove(&conn);
+            state.disconnected(conn, now);
+        }
+        Input::Password(job, outcome) => state.password_checked(job, outcome, now),
+        Input::Tick => state.tick(now),
+    }
+}
+
 /// Owns the state: feeds it events, timer ticks and password outcomes, and
 /// carries out its outputs.
 async fn central(
     mut state: ServerState,
+    checkpointer: Option<Checkpointer>,
     mut events: mpsc::Receiver<Event>,
     stop: CancellationToken,
 ) {
@@ -336,25 +371,36 @@ async fn central(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let first = tokio::select! {
             _ = stop.cancelled() => break,
             event = events.recv() => match event {
                 None => break,
-                Some(Event::Connected { conn, peer, queue }) => {
-                    queues.insert(conn, queue);
-                    state.connected(conn, peer.ip(), Now::system());
-                }
-                Some(Event::Request { conn, request }) => state.handle(conn, request, Now::system()),
-                Some(Event::Disconnected { conn }) => {
-                    queues.remove(&conn);
-                    state.disconnected(conn, Now::system());
-                }
+                Some(event) => Input::Event(event),
             },
             Some(done) = passwords.join_next(), if !passwords.is_empty() => match done {
-                Ok((job, outcome)) => state.password_checked(job, outcome, Now::system()),
-                Err(e) => tracing::error!(%e, "password task failed"),
+                Ok((job, outcome)) => Input::Password(job, outcome),
+                Err(e) => {
+                    tracing::error!(%e, "password task failed");
+                    continue;
+                }
             },
-            _ = tick.tick() => state.tick(Now::system()),
+            _ = tick.tick() => Input::Tick,
+        };
+        // Group commit: this input and whatever else is waiting run in one
+        // transaction, and nothing they produce is sent before it commits,
+        // so a reply never announces a write that a crash could undo.
+        if let Err(e) = state.store().begin_batch() {
+            tracing::error!(%e, "store: opening a transaction");
+        }
+        apply(&mut state, &mut queues, first);
+        for _ in 1..MAX_BATCH {
+            match events.try_recv() {
+                Ok(event) => apply(&mut state, &mut queues, Input::Event(event)),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = state.store().commit_batch() {
+            tracing::error!(%e, "store: committing");
         }
         while let Some(output) = state.poll_output() {
             match output {
@@ -392,5 +438,11 @@ async fn central(
                 }
             }
         }
+    }
+    // The store closes first; the checkpointer's last checkpoint, on the
+    // last connection to the file, then empties the log into the database.
+    drop(state);
+    if let Some(checkpointer) = checkpointer {
+        let _ = tokio::task::spawn_blocking(move || drop(checkpointer)).await;
     }
 }

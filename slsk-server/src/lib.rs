@@ -68,6 +68,7 @@
 //! field over [`ServerConfig::max_frame_size`] or under 4 closes the
 //! connection; anything but Login before login is dropped.
 
+mod checkpoint;
 mod codec;
 mod config;
 mod driver;
