@@ -228,6 +228,9 @@ async fn idle(server: &ServerProcess, clients: usize) {
         rss as f64 / clients.max(1) as f64,
         meter.report()
     );
+    if let Some(breakdown) = process::rss_breakdown(server.pid()) {
+        println!("idle: server rss by mapping: {breakdown}");
+    }
 }
 
 /// What one messaging phase measured.

@@ -166,3 +166,43 @@ impl CpuMeter {
         )
     }
 }
+
+/// Resident memory of a process by kind of mapping, in KiB: the heap
+/// (`[heap]` and anonymous mappings, where malloc's arenas live), thread
+/// stacks, and file-backed pages (code).
+pub fn rss_breakdown(pid: u32) -> Option<String> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let (mut anon, mut stack, mut file) = (0u64, 0u64, 0u64);
+    let mut kind = 0;
+    for line in smaps.lines() {
+        if let Some(rss) = line.strip_prefix("Rss:") {
+            let kib: u64 = rss
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            match kind {
+                1 => stack += kib,
+                2 => file += kib,
+                _ => anon += kib,
+            }
+        } else if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|f| f.contains('-'))
+        {
+            let name = line.split_whitespace().nth(5).unwrap_or("");
+            kind = if name.starts_with("[stack") {
+                1
+            } else if name.starts_with('/') {
+                2
+            } else {
+                0
+            };
+        }
+    }
+    Some(format!(
+        "heap+anon {anon} KiB, stacks {stack} KiB, files {file} KiB"
+    ))
+}

@@ -244,7 +244,21 @@ async fn connection(
         }
         () = queue.kill_token().cancelled() => {}
     }
-    let _ = events.send(Event::Disconnected { conn }).await;
+    if let Ok(permit) = events.reserve().await {
+        permit.send(Event::Disconnected { conn });
+    }
+}
+
+/// Whether `buf` holds a whole frame, or a length field the codec must
+/// refuse (under 4, or over the cap: refused before the rest is read).
+fn has_frame(buf: &[u8], max_frame_size: usize) -> bool {
+    match buf.first_chunk::<4>() {
+        Some(len) => {
+            let len = u32::from_le_bytes(*len) as usize;
+            len < 4 || len.saturating_add(4) > max_frame_size || buf.len() - 4 >= len
+        }
+        None => false,
+    }
 }
 
 /// Reads frames until the client closes (`Ok`) or breaks the framing or the
@@ -267,17 +281,26 @@ async fn read_requests(
         match stream.try_read_buf(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // A spurious wake-up (one comes right after accepting): do
+                // not wait for data holding an empty chunk.
+                if buf.is_empty() {
+                    buf = BytesMut::new();
+                }
+                continue;
+            }
             Err(e) => return Err(e),
         }
-        while let Some(frame) = codec.decode(&mut buf)? {
-            match frame {
-                Ok(request) => {
-                    if events.send(Event::Request { conn, request }).await.is_err() {
-                        return Ok(());
-                    }
-                }
-                Err(e) => tracing::debug!(%e, "undecodable request dropped"),
+        // A place in the event queue first, then the frame: nothing large
+        // is held across the wait (it would be in every connection's task).
+        while has_frame(&buf, max_frame_size) {
+            let Ok(permit) = events.reserve().await else {
+                return Ok(());
+            };
+            match codec.decode(&mut buf)? {
+                Some(Ok(request)) => permit.send(Event::Request { conn, request }),
+                Some(Err(e)) => tracing::debug!(%e, "undecodable request dropped"),
+                None => break,
             }
         }
         if buf.is_empty() {
@@ -292,7 +315,7 @@ async fn read_requests(
 
 /// Writes every frame, several per system call.
 async fn write_frames(stream: &TcpStream, frames: &mut VecDeque<Bytes>) -> io::Result<()> {
-    const SLICES: usize = 64;
+    const SLICES: usize = 8;
     while !frames.is_empty() {
         stream.writable().await?;
         let mut slices = [IoSlice::new(&[]); SLICES];
@@ -444,5 +467,39 @@ async fn central(
     drop(state);
     if let Some(checkpointer) = checkpointer {
         let _ = tokio::task::spawn_blocking(move || drop(checkpointer)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every connection's task holds this future: it must stay small (it is
+    /// most of an idle connection's memory).
+    #[test]
+    fn a_connection_task_is_under_a_kibibyte() {
+        let (events, _rx) = mpsc::channel(1);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let stream = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let task = connection(1, stream, Arc::new(OutQueue::new(10)), events, 8192);
+            let size = std::mem::size_of_val(&task);
+            assert!(size <= 1024, "{size} bytes");
+        });
+    }
+
+    #[test]
+    fn whole_frames_and_refusable_lengths_are_frames() {
+        assert!(!has_frame(&[8, 0, 0], 100));
+        assert!(!has_frame(&[8, 0, 0, 0, 1, 2], 100));
+        assert!(has_frame(&[2, 0, 0, 0, 1, 2], 100), "under 4: refused now");
+        assert!(has_frame(&[200, 0, 0, 0], 100), "over the cap: refused now");
+        assert!(has_frame(&[4, 0, 0, 0, 1, 0, 0, 0], 100));
     }
 }
