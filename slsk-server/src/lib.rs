@@ -74,6 +74,8 @@ mod config;
 mod driver;
 pub mod password;
 mod queue;
+#[cfg(feature = "arbitrary")]
+pub mod sim;
 pub mod state;
 pub mod store;
 

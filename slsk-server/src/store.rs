@@ -320,6 +320,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Recipients of pending messages that have no account (the foreign key
+    /// forbids any): for consistency checks.
+    pub fn pending_without_account(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self.db.prepare_cached(
+            "SELECT DISTINCT recipient FROM pending_messages
+             WHERE recipient NOT IN (SELECT username FROM users)",
+        )?;
+        let names = statement.query_map([], |row| row.get(0))?;
+        names.collect()
+    }
+
+    /// Every registered name, sorted: for consistency checks and the crash
+    /// test.
+    pub fn usernames(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self
+            .db
+            .prepare_cached("SELECT username FROM users ORDER BY username")?;
+        let names = statement.query_map([], |row| row.get(0))?;
+        names.collect()
+    }
+}
+
 /// Copies the committed part of the log of the database at `path` into the
 /// database and fsyncs, without waiting for (or blocking) the writer, over
 /// a connection of its own: for a thread beside the one that writes.

@@ -14,6 +14,7 @@
 //! per-connection state are where their state will go.
 
 mod chat;
+mod inspect;
 mod login;
 mod presence;
 mod search;
@@ -33,6 +34,7 @@ use crate::config::ServerConfig;
 use crate::password::{PasswordJob, PasswordOutcome, PasswordPurpose};
 use crate::store::{Store, StoredStats};
 
+pub use inspect::{ConnectionView, SessionView};
 pub use login::{MAX_USERNAME_BYTES, SERVER_NAME, UsernameProblem, check_username};
 pub use presence::password_changed_reply;
 pub use search::PhraseFilter;
