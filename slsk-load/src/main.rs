@@ -397,7 +397,7 @@ async fn hostile_phase(
         idle.push(client::connect_from(client::source_ip(base + 2, i, PER_IP), server.addr).await?);
     }
     // The client that does not read gets a stream of large messages (2 KB,
-    // 500/s, from one of the others) until the server disconnects it.
+    // 1000/s, from one of the others) until the server disconnects it.
     let big = "x".repeat(2000);
     let stuffer = tokio::spawn({
         let frame = Bytes::from(
@@ -411,8 +411,8 @@ async fn hostile_phase(
         let stop = shared.stop.clone();
         let outbox = clients[0].outbox_clone();
         async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(2));
-            for _ in 0..(seconds * 500) {
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
+            for _ in 0..(seconds * 1000) {
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = tick.tick() => { let _ = outbox.try_send(frame.clone()); }

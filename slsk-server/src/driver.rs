@@ -16,7 +16,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use slsk_proto::FramedMessage;
 use slsk_proto::server::{ServerRequest, ServerResponse};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +25,7 @@ use tracing::Instrument;
 use crate::checkpoint::Checkpointer;
 use crate::codec::RequestCodec;
 use crate::config::{Database, ServerConfig};
+use crate::hashing::HashingPool;
 use crate::password::{PasswordJob, PasswordOutcome};
 use crate::queue::{OutQueue, PushError};
 use crate::state::{ConnId, Now, Output, ServerState};
@@ -382,11 +383,9 @@ async fn central(
     stop: CancellationToken,
 ) {
     let mut queues: HashMap<ConnId, Arc<OutQueue>> = HashMap::new();
-    let mut passwords: JoinSet<(PasswordJob, PasswordOutcome)> = JoinSet::new();
-    // argon2 takes its configured memory per job: bound how many run at once.
-    let hashing = Arc::new(Semaphore::new(
-        std::thread::available_parallelism().map_or(2, |n| n.get()),
-    ));
+    // argon2 takes its configured memory per job: one thread per core.
+    let (hashing, mut passwords) =
+        HashingPool::start(std::thread::available_parallelism().map_or(2, |n| n.get()));
     // The last frame encoded, with its message: a fan-out (a search to every
     // user, a status to every watcher) comes out of the state as the same
     // message for many connections in a row, and is encoded once.
@@ -400,13 +399,7 @@ async fn central(
                 None => break,
                 Some(event) => Input::Event(event),
             },
-            Some(done) = passwords.join_next(), if !passwords.is_empty() => match done {
-                Ok((job, outcome)) => Input::Password(job, outcome),
-                Err(e) => {
-                    tracing::error!(%e, "password task failed");
-                    continue;
-                }
-            },
+            Some((job, outcome)) = passwords.recv() => Input::Password(job, outcome),
             _ = tick.tick() => Input::Tick,
         };
         // Group commit: this input and whatever else is waiting run in one
@@ -448,17 +441,7 @@ async fn central(
                         queue.close();
                     }
                 }
-                Output::Password(job) => {
-                    let hashing = hashing.clone();
-                    passwords.spawn(async move {
-                        let _permit = hashing.acquire_owned().await;
-                        let work = job.clone();
-                        let outcome = tokio::task::spawn_blocking(move || work.run())
-                            .await
-                            .unwrap_or_else(|e| PasswordOutcome::Failed(e.to_string()));
-                        (job, outcome)
-                    });
-                }
+                Output::Password(job) => hashing.submit(job),
             }
         }
     }

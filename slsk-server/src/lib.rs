@@ -53,7 +53,7 @@
 //! jobs). [`Server`] is the thin tokio driver around it: a listener, one task
 //! per connection with a frame cap on reading and a bounded outgoing queue
 //! (a client that does not read is disconnected), one central task that owns
-//! the state, and argon2id hashing on blocking threads.
+//! the state, and argon2id hashing on one thread per core.
 //!
 //! What it does, following the protocol digest (`server-behaviour.md`):
 //! login with soulfind's checks and rejection strings, registration, the
@@ -72,6 +72,7 @@ mod checkpoint;
 mod codec;
 mod config;
 mod driver;
+mod hashing;
 pub mod password;
 mod queue;
 #[cfg(feature = "arbitrary")]
