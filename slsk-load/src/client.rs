@@ -220,7 +220,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The text of a private message of `phase` sent now: "L<phase>:<micros>:"
+/// The text of a private message of `phase` sent now: `L<phase>:<micros>:`
 /// and padding to about the size of a chat line.
 pub fn pm_text(phase: u32, micros: u64) -> String {
     format!("L{phase}:{micros}:the quick brown fox jumps over the lazy dog")
