@@ -63,6 +63,11 @@ struct Args {
     /// The `slsk` binary (default: next to this one).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// Start the server without `--insecure-test-password-cost` and
+    /// `--max-connections-per-ip`, to compare with a build that predates
+    /// them (its password cost must then be patched to the test cost).
+    #[arg(long)]
+    plain_server_args: bool,
     /// Clients to log in.
     #[arg(long, default_value_t = 10_000)]
     clients: usize,
@@ -126,7 +131,7 @@ async fn run(args: Args) -> Result<()> {
     let mut server = None;
     let needs_clients = ["login", "idle", "pm", "search", "hostile", "pm-max"];
     if needs_clients.iter().any(|p| wants(p)) {
-        let started = ServerProcess::start(&bin, true, PER_IP)?;
+        let started = ServerProcess::start(&bin, !args.plain_server_args, PER_IP)?;
         println!(
             "server pid {} on {}; rss before any client: {} KiB",
             started.pid(),
