@@ -246,13 +246,15 @@ struct PmResult {
     delivered: u64,
     latency: Percentiles,
     cpu: String,
+    /// Server CPU time per message sent (storing, delivering, the ack).
+    cpu_per_message: Duration,
 }
 
 impl std::fmt::Display for PmResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}/s: sent {}, delivered {}{}, latency {}; {}",
+            "{}/s: sent {}, delivered {}{}, latency {}; {}; server cpu {:.1} us per message",
             self.rate,
             self.sent,
             self.delivered,
@@ -262,7 +264,8 @@ impl std::fmt::Display for PmResult {
                 String::new()
             },
             self.latency,
-            self.cpu
+            self.cpu,
+            self.cpu_per_message.as_secs_f64() * 1e6
         )
     }
 }
@@ -322,6 +325,7 @@ async fn pm_phase(
         delivered: shared.pm_received.load(Ordering::Relaxed),
         latency: Percentiles::of(client::take_pm_latencies(shared)),
         cpu: meter.report(),
+        cpu_per_message: meter.server_cpu() / u32::try_from(sent.max(1)).unwrap_or(u32::MAX),
     }
 }
 
@@ -355,10 +359,11 @@ async fn search_phase(server: &ServerProcess, clients: &[Client], shared: &Share
     }
     println!(
         "search: {searches} global searches to {recipients} clients each ({incomplete} incomplete): \
-         last recipient {}; median recipient {}; {}",
+         last recipient {}; median recipient {}; {}; server cpu {:.2} us per delivery",
         Percentiles::of(last),
         Percentiles::of(median),
-        meter.report()
+        meter.report(),
+        meter.server_cpu().as_secs_f64() * 1e6 / (f64::from(searches) * recipients as f64).max(1.0)
     );
 }
 

@@ -156,6 +156,11 @@ impl CpuMeter {
         }
     }
 
+    /// CPU time the server used since the start.
+    pub fn server_cpu(&self) -> Duration {
+        cpu_of(self.server).unwrap_or_default() - self.server_cpu
+    }
+
     /// "server N% cpu, generator M% cpu" (100% is one core).
     pub fn report(&self) -> String {
         let wall = self.wall.elapsed().as_secs_f64().max(1e-9);
