@@ -51,7 +51,7 @@ enum Command {
         /// The message as JSON; - or nothing to read one per stdin line.
         json: Option<String>,
     },
-    /// Run a Soulseek server until Ctrl-C (logs on stderr; RUST_LOG sets
+    /// Run a Soulseek server until Ctrl-C or SIGTERM (logs on stderr; RUST_LOG sets
     /// the level, info by default).
     Server(server::ServerArgs),
 }

@@ -73,6 +73,24 @@ pub struct FloodLimits {
     pub searches: Rate,
 }
 
+impl FloodLimits {
+    /// No limits: for load tests and benchmarks, never for a server open to
+    /// strangers.
+    pub const OFF: Self = Self {
+        room_messages: Rate::UNLIMITED,
+        private_messages: Rate::UNLIMITED,
+        searches: Rate::UNLIMITED,
+    };
+}
+
+impl Rate {
+    /// A bucket that never runs dry.
+    pub const UNLIMITED: Self = Self {
+        burst: u32::MAX,
+        per_minute: u32::MAX,
+    };
+}
+
 impl Default for FloodLimits {
     fn default() -> Self {
         Self {
@@ -179,6 +197,12 @@ pub struct ServerConfig {
     pub admins: Vec<String>,
     /// Default [`FloodLimits::default`].
     pub flood: FloodLimits,
+    /// The most connections open at once from one IP address, logged in or
+    /// not; a connection past it is closed at once (logged at debug level).
+    /// It bounds what one host can pin with sockets that send nothing until
+    /// the login timeout. Default 64: enough for a household or a small NAT,
+    /// far from the thousands an attacker needs. 0 means no limit.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for ServerConfig {
@@ -205,6 +229,7 @@ impl Default for ServerConfig {
             login_room_list_min_users: 5,
             admins: Vec::new(),
             flood: FloodLimits::default(),
+            max_connections_per_ip: 64,
         }
     }
 }

@@ -1,26 +1,31 @@
 //! The tokio driver around [`ServerState`]: a listener, one task per
-//! connection (its reader and its writer), and one central task that owns the
-//! state and carries out its outputs.
+//! connection (its reader and its writer share it), and one central task that
+//! owns the state and carries out its outputs.
+//!
+//! Memory per idle connection is kept small on purpose (the server is meant
+//! to hold tens of thousands): no read buffer while no frame is partly read,
+//! no write buffer while nothing is queued, one task rather than a pair.
 
-use std::collections::HashMap;
-use std::io;
-use std::net::SocketAddr;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use bytes::{Buf, Bytes, BytesMut};
 use slsk_proto::FramedMessage;
-use slsk_proto::server::ServerRequest;
-use tokio::io::AsyncWriteExt;
+use slsk_proto::server::{ServerRequest, ServerResponse};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::checkpoint::Checkpointer;
 use crate::codec::RequestCodec;
 use crate::config::{Database, ServerConfig};
+use crate::hashing::HashingPool;
 use crate::password::{PasswordJob, PasswordOutcome};
 use crate::queue::{OutQueue, PushError};
 use crate::state::{ConnId, Now, Output, ServerState};
@@ -72,11 +77,15 @@ enum Event {
 impl Server {
     /// Opens the database, binds `config.listen` and starts serving.
     pub async fn start(config: ServerConfig) -> io::Result<Server> {
-        let store = match &config.database {
-            Database::File(path) => Store::open(path),
-            Database::InMemory => Store::open_in_memory(),
-        }
-        .map_err(io::Error::other)?;
+        let (store, checkpointer) = match &config.database {
+            Database::File(path) => {
+                let store = Store::open(path).map_err(io::Error::other)?;
+                store.disable_auto_checkpoint().map_err(io::Error::other)?;
+                let checkpointer = Checkpointer::start(path.clone()).map_err(io::Error::other)?;
+                (store, Some(checkpointer))
+            }
+            Database::InMemory => (Store::open_in_memory().map_err(io::Error::other)?, None),
+        };
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         tracing::info!(%local_addr, database = ?config.database, "server listening");
@@ -86,9 +95,10 @@ impl Server {
         let connection_settings = ConnectionSettings {
             max_frame_size: config.max_frame_size,
             max_queued_bytes: config.max_queued_bytes,
+            max_connections_per_ip: config.max_connections_per_ip,
         };
         let state = ServerState::new(config, store);
-        let central = tokio::spawn(central(state, events_rx, stop.clone()));
+        let central = tokio::spawn(central(state, checkpointer, events_rx, stop.clone()));
         let acceptor = tokio::spawn(accept(listener, events, connection_settings, stop.clone()));
         Ok(Server {
             local_addr,
@@ -130,6 +140,7 @@ impl Drop for Server {
 struct ConnectionSettings {
     max_frame_size: usize,
     max_queued_bytes: usize,
+    max_connections_per_ip: usize,
 }
 
 async fn accept(
@@ -138,13 +149,21 @@ async fn accept(
     settings: ConnectionSettings,
     stop: CancellationToken,
 ) {
-    let mut connections = JoinSet::new();
+    // Each connection task returns its peer's IP, to count it down.
+    let mut connections: JoinSet<IpAddr> = JoinSet::new();
+    let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
     let mut next_id: ConnId = 1;
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let open = per_ip.entry(peer.ip()).or_default();
+                    if settings.max_connections_per_ip != 0 && *open >= settings.max_connections_per_ip {
+                        tracing::debug!(%peer, "too many connections from this address: refused");
+                        continue;
+                    }
+                    *open += 1;
                     let conn = next_id;
                     next_id += 1;
                     if let Err(e) = stream.set_nodelay(true) {
@@ -155,9 +174,13 @@ async fn accept(
                     if events.send(connected).await.is_err() {
                         break;
                     }
-                    let span = tracing::info_span!("conn", id = conn, %peer);
+                    // At debug level: an enabled span per connection costs memory.
+                    let span = tracing::debug_span!("conn", id = conn, %peer);
                     let task = connection(conn, stream, queue, events.clone(), settings.max_frame_size);
-                    connections.spawn(task.instrument(span));
+                    connections.spawn(async move {
+                        task.await;
+                        peer.ip()
+                    }.instrument(span));
                 }
                 Err(e) => {
                     // E.g. out of file descriptors: back off instead of spinning.
@@ -166,19 +189,31 @@ async fn accept(
                 }
             },
             Some(finished) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(e) = finished
-                    && e.is_panic() {
-                        tracing::error!(%e, "connection task panicked");
+                match finished {
+                    Ok(ip) => {
+                        if let Some(open) = per_ip.get_mut(&ip) {
+                            *open -= 1;
+                            if *open == 0 {
+                                per_ip.remove(&ip);
+                            }
+                        }
                     }
+                    // Only a panic loses the IP; its count stays one too high.
+                    Err(e) => tracing::error!(%e, "connection task failed"),
+                }
             }
         }
     }
     connections.shutdown().await;
 }
 
-/// One connection: its reader and writer run together; the first to finish
-/// (client gone, bad framing, flushed after a close, killed for not reading)
-/// ends both.
+/// Read in steps of this many bytes. The buffer exists only while a frame is
+/// partly read: an idle connection holds none.
+const READ_CHUNK: usize = 4096;
+
+/// One connection, in one task: its reader and writer share the socket by
+/// reference and run together; the first to finish (client gone, bad
+/// framing, flushed after a close, killed for not reading) ends both.
 async fn connection(
     conn: ConnId,
     stream: TcpStream,
@@ -186,27 +221,20 @@ async fn connection(
     events: mpsc::Sender<Event>,
     max_frame_size: usize,
 ) {
-    let (read_half, mut write_half) = stream.into_split();
+    let stream = &stream;
     let reading = async {
-        let mut frames = FramedRead::new(read_half, RequestCodec::new(max_frame_size));
-        while let Some(frame) = frames.next().await {
-            match frame {
-                Ok(Ok(request)) => {
-                    if events.send(Event::Request { conn, request }).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(Err(e)) => tracing::debug!(%e, "undecodable request dropped"),
-                Err(e) => return tracing::debug!(%e, "closing: bad framing"),
-            }
+        match read_requests(conn, stream, &events, max_frame_size).await {
+            Ok(()) => tracing::debug!("closed by the client"),
+            Err(e) => tracing::debug!(%e, "closing: read failed"),
         }
-        tracing::debug!("closed by the client");
     };
     let writing = async {
-        while let Some(batch) = queue.next_batch().await {
-            write_half.write_all(&batch).await?;
+        while let Some(mut frames) = queue.next_batch().await {
+            write_frames(stream, &mut frames).await?;
         }
-        write_half.shutdown().await
+        // Flushed after a close: FIN, then the task ends and drops the socket.
+        let socket = socket2::SockRef::from(stream);
+        socket.shutdown(std::net::Shutdown::Write)
     };
     tokio::select! {
         () = reading => {}
@@ -217,44 +245,178 @@ async fn connection(
         }
         () = queue.kill_token().cancelled() => {}
     }
-    let _ = events.send(Event::Disconnected { conn }).await;
+    if let Ok(permit) = events.reserve().await {
+        permit.send(Event::Disconnected { conn });
+    }
+}
+
+/// Whether `buf` holds a whole frame, or a length field the codec must
+/// refuse (under 4, or over the cap: refused before the rest is read).
+fn has_frame(buf: &[u8], max_frame_size: usize) -> bool {
+    match buf.first_chunk::<4>() {
+        Some(len) => {
+            let len = u32::from_le_bytes(*len) as usize;
+            len < 4 || len.saturating_add(4) > max_frame_size || buf.len() - 4 >= len
+        }
+        None => false,
+    }
+}
+
+/// Reads frames until the client closes (`Ok`) or breaks the framing or the
+/// connection (`Err`). The read buffer starts empty, grows to the frame being
+/// read, and is dropped whenever nothing is left in it, so that a large frame
+/// does not pin memory afterwards.
+async fn read_requests(
+    conn: ConnId,
+    stream: &TcpStream,
+    events: &mpsc::Sender<Event>,
+    max_frame_size: usize,
+) -> io::Result<()> {
+    let mut codec = RequestCodec::new(max_frame_size);
+    let mut buf = BytesMut::new();
+    loop {
+        stream.readable().await?;
+        if buf.capacity() - buf.len() < READ_CHUNK {
+            buf.reserve(READ_CHUNK);
+        }
+        match stream.try_read_buf(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // A spurious wake-up (one comes right after accepting): do
+                // not wait for data holding an empty chunk.
+                if buf.is_empty() {
+                    buf = BytesMut::new();
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        // A place in the event queue first, then the frame: nothing large
+        // is held across the wait (it would be in every connection's task).
+        while has_frame(&buf, max_frame_size) {
+            let Ok(permit) = events.reserve().await else {
+                return Ok(());
+            };
+            match codec.decode(&mut buf)? {
+                Some(Ok(request)) => permit.send(Event::Request { conn, request }),
+                Some(Err(e)) => tracing::debug!(%e, "undecodable request dropped"),
+                None => break,
+            }
+        }
+        if buf.is_empty() {
+            buf = BytesMut::new();
+        } else if buf.capacity() > 2 * READ_CHUNK && buf.len() <= READ_CHUNK {
+            // The end of a large frame read together with the start of the
+            // next: keep the start, not the large allocation.
+            buf = BytesMut::from(&buf[..]);
+        }
+    }
+}
+
+/// Writes every frame, several per system call.
+async fn write_frames(stream: &TcpStream, frames: &mut VecDeque<Bytes>) -> io::Result<()> {
+    const SLICES: usize = 8;
+    while !frames.is_empty() {
+        stream.writable().await?;
+        let mut slices = [IoSlice::new(&[]); SLICES];
+        let count = frames.len().min(SLICES);
+        for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
+            *slice = IoSlice::new(frame);
+        }
+        let mut written = match stream.try_write_vectored(&slices[..count]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
+        while written > 0 {
+            let Some(front) = frames.front_mut() else {
+                break;
+            };
+            if written >= front.len() {
+                written -= front.len();
+                frames.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Inputs run in one batch (one transaction).
+const MAX_BATCH: usize = 256;
+
+/// One input for the state.
+enum Input {
+    Event(Event),
+    Password(PasswordJob, PasswordOutcome),
+    Tick,
+}
+
+/// Feeds one input to the state.
+fn apply(state: &mut ServerState, queues: &mut HashMap<ConnId, Arc<OutQueue>>, input: Input) {
+    let now = Now::system();
+    match input {
+        Input::Event(Event::Connected { conn, peer, queue }) => {
+            queues.insert(conn, queue);
+            state.connected(conn, peer.ip(), now);
+        }
+        Input::Event(Event::Request { conn, request }) => state.handle(conn, request, now),
+        Input::Event(Event::Disconnected { conn }) => {
+            queues.remove(&conn);
+            state.disconnected(conn, now);
+        }
+        Input::Password(job, outcome) => state.password_checked(job, outcome, now),
+        Input::Tick => state.tick(now),
+    }
 }
 
 /// Owns the state: feeds it events, timer ticks and password outcomes, and
 /// carries out its outputs.
 async fn central(
     mut state: ServerState,
+    checkpointer: Option<Checkpointer>,
     mut events: mpsc::Receiver<Event>,
     stop: CancellationToken,
 ) {
     let mut queues: HashMap<ConnId, Arc<OutQueue>> = HashMap::new();
-    let mut passwords: JoinSet<(PasswordJob, PasswordOutcome)> = JoinSet::new();
-    // argon2 takes its configured memory per job: bound how many run at once.
-    let hashing = Arc::new(Semaphore::new(
-        std::thread::available_parallelism().map_or(2, |n| n.get()),
-    ));
+    // argon2 takes its configured memory per job: one thread per core.
+    let (hashing, mut passwords) =
+        HashingPool::start(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    // The last frame encoded, with its message: a fan-out (a search to every
+    // user, a status to every watcher) comes out of the state as the same
+    // message for many connections in a row, and is encoded once.
+    let mut last_encoded: Option<(ServerResponse, Bytes)> = None;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let first = tokio::select! {
             _ = stop.cancelled() => break,
             event = events.recv() => match event {
                 None => break,
-                Some(Event::Connected { conn, peer, queue }) => {
-                    queues.insert(conn, queue);
-                    state.connected(conn, peer.ip(), Now::system());
-                }
-                Some(Event::Request { conn, request }) => state.handle(conn, request, Now::system()),
-                Some(Event::Disconnected { conn }) => {
-                    queues.remove(&conn);
-                    state.disconnected(conn, Now::system());
-                }
+                Some(event) => Input::Event(event),
             },
-            Some(done) = passwords.join_next(), if !passwords.is_empty() => match done {
-                Ok((job, outcome)) => state.password_checked(job, outcome, Now::system()),
-                Err(e) => tracing::error!(%e, "password task failed"),
-            },
-            _ = tick.tick() => state.tick(Now::system()),
+            Some((job, outcome)) = passwords.recv() => Input::Password(job, outcome),
+            _ = tick.tick() => Input::Tick,
+        };
+        // Group commit: this input and whatever else is waiting run in one
+        // transaction, and nothing they produce is sent before it commits,
+        // so a reply never announces a write that a crash could undo.
+        if let Err(e) = state.store().begin_batch() {
+            tracing::error!(%e, "store: opening a transaction");
+        }
+        apply(&mut state, &mut queues, first);
+        for _ in 1..MAX_BATCH {
+            match events.try_recv() {
+                Ok(event) => apply(&mut state, &mut queues, Input::Event(event)),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = state.store().commit_batch() {
+            tracing::error!(%e, "store: committing");
         }
         while let Some(output) = state.poll_output() {
             match output {
@@ -262,13 +424,22 @@ async fn central(
                     let Some(queue) = queues.get(&conn) else {
                         continue;
                     };
-                    let mut encoded = Ok(());
-                    let pushed = queue.push(|bytes| encoded = message.encode_frame(bytes));
-                    if let Err(error) = encoded {
-                        // Only a message built wrongly by the state can fail.
-                        tracing::error!(conn, %error, "message not sent");
-                    }
-                    if let Err(PushError::Overflow) = pushed {
+                    let frame = match &last_encoded {
+                        Some((last, frame)) if *last == message => frame.clone(),
+                        _ => {
+                            let frame = match message.to_frame() {
+                                Ok(frame) => Bytes::from(frame),
+                                Err(error) => {
+                                    // Only a message built wrongly by the state can fail.
+                                    tracing::error!(conn, %error, "message not sent");
+                                    continue;
+                                }
+                            };
+                            last_encoded = Some((message, frame.clone()));
+                            frame
+                        }
+                    };
+                    if let Err(PushError::Overflow) = queue.push(frame) {
                         tracing::warn!(conn, "client is not reading: disconnected");
                     }
                 }
@@ -277,18 +448,48 @@ async fn central(
                         queue.close();
                     }
                 }
-                Output::Password(job) => {
-                    let hashing = hashing.clone();
-                    passwords.spawn(async move {
-                        let _permit = hashing.acquire_owned().await;
-                        let work = job.clone();
-                        let outcome = tokio::task::spawn_blocking(move || work.run())
-                            .await
-                            .unwrap_or_else(|e| PasswordOutcome::Failed(e.to_string()));
-                        (job, outcome)
-                    });
-                }
+                Output::Password(job) => hashing.submit(job),
             }
         }
+    }
+    // The store closes first; the checkpointer's last checkpoint, on the
+    // last connection to the file, then empties the log into the database.
+    drop(state);
+    if let Some(checkpointer) = checkpointer {
+        let _ = tokio::task::spawn_blocking(move || drop(checkpointer)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every connection's task holds this future: it must stay small (it is
+    /// most of an idle connection's memory).
+    #[test]
+    fn a_connection_task_is_under_a_kibibyte() {
+        let (events, _rx) = mpsc::channel(1);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let stream = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let task = connection(1, stream, Arc::new(OutQueue::new(10)), events, 8192);
+            let size = std::mem::size_of_val(&task);
+            assert!(size <= 1024, "{size} bytes");
+        });
+    }
+
+    #[test]
+    fn whole_frames_and_refusable_lengths_are_frames() {
+        assert!(!has_frame(&[8, 0, 0], 100));
+        assert!(!has_frame(&[8, 0, 0, 0, 1, 2], 100));
+        assert!(has_frame(&[2, 0, 0, 0, 1, 2], 100), "under 4: refused now");
+        assert!(has_frame(&[200, 0, 0, 0], 100), "over the cap: refused now");
+        assert!(has_frame(&[4, 0, 0, 0, 1, 0, 0, 0], 100));
     }
 }

@@ -46,7 +46,7 @@
 //! jobs). [`Server`] is the thin tokio driver around it: a listener, one task
 //! per connection with a frame cap on reading and a bounded outgoing queue
 //! (a client that does not read is disconnected), one central task that owns
-//! the state, and argon2id hashing on blocking threads.
+//! the state, and argon2id hashing on one thread per core.
 //!
 //! What it does, following the protocol digest (`server-behaviour.md`):
 //! login with soulfind's checks and rejection strings, registration, the
@@ -77,11 +77,15 @@
 //! field over [`ServerConfig::max_frame_size`] or under 4 closes the
 //! connection; anything but Login before login is dropped.
 
+mod checkpoint;
 mod codec;
 mod config;
 mod driver;
+mod hashing;
 pub mod password;
 mod queue;
+#[cfg(feature = "arbitrary")]
+pub mod sim;
 pub mod state;
 pub mod store;
 

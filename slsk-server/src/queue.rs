@@ -1,15 +1,20 @@
-//! A connection's outgoing bytes, bounded in size.
+//! A connection's outgoing frames, bounded in bytes.
 //!
-//! The central task appends encoded frames; the connection's writer takes
-//! everything queued at once and writes it. If the client does not read, the
-//! queue grows until [`OutQueue::push`] finds it over its limit: the
-//! connection is then killed instead of the server's memory growing. At most
-//! twice the limit is held per connection (the queue plus the batch being
-//! written).
+//! The central task appends encoded frames as [`Bytes`], so that a frame sent
+//! to many connections (a search fanned out to everyone) is encoded once and
+//! shared. The connection's writer takes everything queued at once and writes
+//! it. If the client does not read, the queue grows until [`OutQueue::push`]
+//! finds it over its limit: the connection is then killed instead of the
+//! server's memory growing. At most twice the limit is held per connection
+//! (the queue plus the batch being written).
+//!
+//! An idle connection's queue holds no allocation: the writer takes the
+//! whole deque, leaving an empty one behind.
 
+use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
-use bytes::BytesMut;
+use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +29,9 @@ pub enum PushError {
 
 #[derive(Debug, Default)]
 struct Inner {
-    bytes: BytesMut,
+    frames: VecDeque<Bytes>,
+    /// The bytes in `frames`.
+    queued: usize,
     /// Write what is queued, then close.
     closing: bool,
 }
@@ -42,7 +49,7 @@ pub struct OutQueue {
 /// What the writer should do next.
 #[derive(Debug)]
 enum Next {
-    Write(BytesMut),
+    Write(VecDeque<Bytes>),
     Close,
     Wait,
 }
@@ -58,14 +65,14 @@ impl OutQueue {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding this lock cannot leave the bytes half-written
-        // in a way that matters: keep going with what is there.
+        // A panic while holding this lock cannot leave a frame half-queued:
+        // keep going with what is there.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Appends an encoded frame, or kills the connection if that would take
     /// the queue over its limit.
-    pub fn push(&self, encode: impl FnOnce(&mut BytesMut)) -> Result<(), PushError> {
+    pub fn push(&self, frame: Bytes) -> Result<(), PushError> {
         if self.kill.is_cancelled() {
             return Err(PushError::Closed);
         }
@@ -73,14 +80,13 @@ impl OutQueue {
         if inner.closing {
             return Err(PushError::Closed);
         }
-        let before = inner.bytes.len();
-        encode(&mut inner.bytes);
-        if inner.bytes.len() > self.limit {
-            inner.bytes.truncate(before);
+        if inner.queued + frame.len() > self.limit {
             drop(inner);
             self.kill.cancel();
             return Err(PushError::Overflow);
         }
+        inner.queued += frame.len();
+        inner.frames.push_back(frame);
         drop(inner);
         self.ready.notify_one();
         Ok(())
@@ -99,8 +105,9 @@ impl OutQueue {
 
     fn next(&self) -> Next {
         let mut inner = self.lock();
-        if !inner.bytes.is_empty() {
-            Next::Write(inner.bytes.split())
+        if !inner.frames.is_empty() {
+            inner.queued = 0;
+            Next::Write(std::mem::take(&mut inner.frames))
         } else if inner.closing {
             Next::Close
         } else {
@@ -108,11 +115,12 @@ impl OutQueue {
         }
     }
 
-    /// Waits for the next batch to write, or `None` once closing and flushed.
-    pub async fn next_batch(&self) -> Option<BytesMut> {
+    /// Waits for the next batch of frames to write, or `None` once closing
+    /// and flushed.
+    pub async fn next_batch(&self) -> Option<VecDeque<Bytes>> {
         loop {
             match self.next() {
-                Next::Write(bytes) => return Some(bytes),
+                Next::Write(frames) => return Some(frames),
                 Next::Close => return None,
                 // notify_one keeps a permit if nobody waits, so a push between
                 // `next` and here is not missed.
@@ -126,29 +134,36 @@ impl OutQueue {
 mod tests {
     use super::*;
 
+    fn flat(frames: VecDeque<Bytes>) -> Vec<u8> {
+        frames.into_iter().flatten().collect()
+    }
+
     #[tokio::test]
     async fn over_the_limit_kills_and_close_flushes_first() {
         let queue = OutQueue::new(10);
-        queue.push(|b| b.extend_from_slice(b"12345")).unwrap();
-        queue.push(|b| b.extend_from_slice(b"6789")).unwrap();
+        queue.push(Bytes::from_static(b"12345")).unwrap();
+        queue.push(Bytes::from_static(b"6789")).unwrap();
         queue.close();
-        assert_eq!(
-            queue.push(|b| b.extend_from_slice(b"x")),
-            Err(PushError::Closed)
-        );
-        assert_eq!(&queue.next_batch().await.unwrap()[..], b"123456789");
+        assert_eq!(queue.push(Bytes::from_static(b"x")), Err(PushError::Closed));
+        assert_eq!(flat(queue.next_batch().await.unwrap()), b"123456789");
         assert!(queue.next_batch().await.is_none());
 
         let queue = OutQueue::new(10);
-        queue.push(|b| b.extend_from_slice(b"12345678")).unwrap();
+        queue.push(Bytes::from_static(b"12345678")).unwrap();
         assert_eq!(
-            queue.push(|b| b.extend_from_slice(b"abc")),
+            queue.push(Bytes::from_static(b"abc")),
             Err(PushError::Overflow)
         );
         assert!(queue.kill_token().is_cancelled());
-        assert_eq!(
-            queue.push(|b| b.extend_from_slice(b"a")),
-            Err(PushError::Closed)
-        );
+        assert_eq!(queue.push(Bytes::from_static(b"a")), Err(PushError::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_taken_batch_frees_its_room() {
+        let queue = OutQueue::new(10);
+        queue.push(Bytes::from_static(b"12345678")).unwrap();
+        assert_eq!(flat(queue.next_batch().await.unwrap()), b"12345678");
+        queue.push(Bytes::from_static(b"12345678")).unwrap();
+        assert!(!queue.kill_token().is_cancelled());
     }
 }

@@ -148,8 +148,23 @@ impl Store {
         let db = Connection::open(path)?;
         // WAL: readers never block the writer, and a crash keeps the log.
         db.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode: a commit is a write() to the log, no fsync. A
+        // committed transaction survives the process being killed (the log
+        // is in the OS's cache); an OS crash or power loss can lose the
+        // commits since the last checkpoint, which fsyncs. FULL would fsync
+        // every commit (milliseconds each here), too slow for a state
+        // machine that commits every private message. See docs/server.md.
         db.pragma_update(None, "synchronous", "NORMAL")?;
         Self::prepare(db)
+    }
+
+    /// Stops this connection from checkpointing the log itself (the commit
+    /// that crosses 1000 pages would otherwise copy them into the database
+    /// and fsync, milliseconds spent inside the state machine). The caller
+    /// must then checkpoint from elsewhere, as the server's driver does
+    /// with [`checkpoint_passive`].
+    pub fn disable_auto_checkpoint(&self) -> Result<(), StoreError> {
+        self.db.pragma_update(None, "wal_autocheckpoint", 0)
     }
 
     /// A private in-memory database, for tests.
@@ -162,6 +177,24 @@ impl Store {
         db.pragma_update(None, "secure_delete", "ON")?;
         migrate(&mut db)?;
         Ok(Self { db })
+    }
+
+    /// Opens a transaction that every following call joins, until
+    /// [`commit_batch`](Self::commit_batch): the driver runs a batch of
+    /// requests in one transaction (group commit), and sends their replies
+    /// only once it is committed. Calls made inside a batch must not open
+    /// transactions of their own with `BEGIN` (a `SAVEPOINT` nests).
+    pub fn begin_batch(&self) -> Result<(), StoreError> {
+        self.db.execute_batch("BEGIN")
+    }
+
+    /// Commits the transaction of [`begin_batch`](Self::begin_batch), if
+    /// one is open.
+    pub fn commit_batch(&self) -> Result<(), StoreError> {
+        if self.db.is_autocommit() {
+            return Ok(());
+        }
+        self.db.execute_batch("COMMIT")
     }
 
     /// The schema version the database is at.
@@ -324,6 +357,36 @@ impl Store {
         )?;
         Ok(deleted == 1)
     }
+}
+
+impl Store {
+    /// Recipients of pending messages that have no account (the foreign key
+    /// forbids any): for consistency checks.
+    pub fn pending_without_account(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self.db.prepare_cached(
+            "SELECT DISTINCT recipient FROM pending_messages
+             WHERE recipient NOT IN (SELECT username FROM users)",
+        )?;
+        let names = statement.query_map([], |row| row.get(0))?;
+        names.collect()
+    }
+
+    /// Every registered name, sorted: for consistency checks and the crash
+    /// test.
+    pub fn usernames(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self
+            .db
+            .prepare_cached("SELECT username FROM users ORDER BY username")?;
+        let names = statement.query_map([], |row| row.get(0))?;
+        names.collect()
+    }
+}
+
+/// Copies the committed part of the log of the database at `path` into the
+/// database and fsyncs, without waiting for (or blocking) the writer, over
+/// a connection of its own: for a thread beside the one that writes.
+pub fn checkpoint_passive(db: &Connection) -> Result<(), StoreError> {
+    db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 
 fn current_version(db: &Connection) -> Result<usize, StoreError> {

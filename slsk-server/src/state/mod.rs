@@ -18,6 +18,7 @@
 mod admin;
 mod chat;
 mod flood;
+mod inspect;
 mod interests;
 mod login;
 mod presence;
@@ -47,6 +48,7 @@ use flood::FloodKind;
 use search::Audience;
 
 pub use flood::FloodDrops;
+pub use inspect::{ConnectionView, SessionView};
 pub use interests::{Interests, MAX_INTERESTS, MAX_ITEM_BYTES};
 pub use login::{MAX_USERNAME_BYTES, SERVER_NAME, UsernameProblem, check_username};
 pub use rooms::{MAX_ROOM_NAME_BYTES, check_room_name};

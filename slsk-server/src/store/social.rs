@@ -106,17 +106,17 @@ impl Store {
     }
 
     /// Sets a user's ticker in a room; it becomes the newest.
+    ///
+    /// One statement, so it is atomic without a transaction of its own (the
+    /// driver runs each batch of requests in one transaction, which a nested
+    /// `BEGIN` would break): REPLACE deletes the old row and inserts a new
+    /// one, whose new rowid makes it the newest.
     pub fn set_ticker(&self, room: &str, username: &str, content: &str) -> Result<(), StoreError> {
-        let tx = self.db.unchecked_transaction()?;
-        tx.execute(
-            "DELETE FROM tickers WHERE room = ?1 AND username = ?2",
-            params![room, username],
-        )?;
-        tx.execute(
-            "INSERT INTO tickers (room, username, content) VALUES (?1, ?2, ?3)",
+        self.db.execute(
+            "INSERT OR REPLACE INTO tickers (room, username, content) VALUES (?1, ?2, ?3)",
             params![room, username, content],
         )?;
-        tx.commit()
+        Ok(())
     }
 
     pub fn remove_ticker(&self, room: &str, username: &str) -> Result<(), StoreError> {

@@ -1,0 +1,302 @@
+//! `slsk server` killed with SIGKILL under load loses nothing it promised:
+//! every account whose login succeeded and every private message the server
+//! answered a later request after (a reply is sent only once the writes
+//! before it are committed) is there after a restart on the same database.
+//!
+//! What is checked is a list ([`CHECKS`]): add one entry per kind of
+//! durable state (rooms, tickers, privileges, bans...).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use slsk_proto::FramedMessage;
+use slsk_proto::server::{
+    GetPeerAddressRequest, LoginRequest, LoginResponse, PrivateChatMessageRequest, ServerRequest,
+    ServerResponse,
+};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Accounts registered before the messages start (their owners are
+/// offline, so messages to them wait in the database).
+const RECIPIENTS: usize = 20;
+
+/// Messages per round; each round ends with a request whose reply confirms
+/// them.
+const ROUND: usize = 25;
+
+/// What the server confirmed before it was killed.
+#[derive(Debug, Default)]
+struct Promised {
+    /// Accounts whose login (registration) succeeded, with the password.
+    accounts: BTreeSet<String>,
+    /// For each recipient, the texts of confirmed messages.
+    messages: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// One kind of durable state: `Err` says what was lost.
+type Check = fn(&Promised, &str) -> Result<(), String>;
+
+const CHECKS: &[(&str, Check)] = &[
+    ("accounts", accounts_survive),
+    ("unacknowledged private messages", messages_survive),
+];
+
+struct ServerProcess {
+    child: Child,
+    addr: String,
+}
+
+impl ServerProcess {
+    fn start(db: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slsk"))
+            .args([
+                "server",
+                "--listen",
+                "127.0.0.1:0",
+                "--insecure-test-password-cost",
+                // The sender below sends faster than a person may.
+                "--no-flood-limits",
+            ])
+            .arg("--db")
+            .arg(db)
+            .env("RUST_LOG", "warn,slsk_server::driver=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        let addr = loop {
+            let line = lines.recv_timeout(DEADLINE).expect("no listening line");
+            if let Some(rest) = line.split("local_addr=").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        Self { child, addr }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_message(stream: &mut TcpStream) -> std::io::Result<ServerResponse> {
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len)?;
+    let mut frame = len.to_vec();
+    frame.resize(4 + u32::from_le_bytes(len) as usize, 0);
+    stream.read_exact(&mut frame[4..])?;
+    ServerResponse::decode_frame(&frame).map_err(std::io::Error::other)
+}
+
+fn send(stream: &mut TcpStream, request: impl Into<ServerRequest>) -> std::io::Result<()> {
+    stream.write_all(&request.into().to_frame().unwrap())
+}
+
+/// Connects and logs in; `Ok` once the server said the login succeeded.
+fn login(addr: &str, name: &str) -> std::io::Result<TcpStream> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(DEADLINE))?;
+    let request = LoginRequest {
+        username: name.into(),
+        password: format!("pw-{name}"),
+        version: 160,
+        md5_hash: None,
+        minor_version: Some(1),
+    };
+    send(&mut stream, request)?;
+    loop {
+        match read_message(&mut stream)? {
+            ServerResponse::Login(LoginResponse::Success { .. }) => return Ok(stream),
+            ServerResponse::Login(failure) => {
+                return Err(std::io::Error::other(format!("{name}: {failure:?}")));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends GetPeerAddress about `me` and collects every private message text
+/// until its reply: the server handles a connection's requests in order.
+fn sync(stream: &mut TcpStream, me: &str) -> std::io::Result<Vec<String>> {
+    send(
+        stream,
+        GetPeerAddressRequest {
+            username: me.into(),
+        },
+    )?;
+    let mut texts = Vec::new();
+    loop {
+        match read_message(stream)? {
+            ServerResponse::GetPeerAddress(reply) if reply.username == me => return Ok(texts),
+            ServerResponse::PrivateChatMessage(pm) => texts.push(pm.message),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn sigkill_under_load_loses_nothing_promised() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("slsk.db");
+    let server = ServerProcess::start(&db);
+    let promised = Arc::new(Mutex::new(Promised::default()));
+    let recipients: Vec<String> = (0..RECIPIENTS).map(|i| format!("rcpt{i}")).collect();
+    for name in &recipients {
+        drop(login(&server.addr, name).unwrap());
+        promised.lock().unwrap().accounts.insert(name.clone());
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (progress_tx, progress) = mpsc::channel::<()>();
+    // Registrations, one after the other, until the kill.
+    let registering = std::thread::spawn({
+        let (addr, promised, stop) = (server.addr.clone(), promised.clone(), stop.clone());
+        let progress = progress_tx.clone();
+        move || {
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let name = format!("late{i}");
+                match login(&addr, &name) {
+                    Ok(_) => {
+                        promised.lock().unwrap().accounts.insert(name);
+                        let _ = progress.send(());
+                    }
+                    Err(_) => break, // killed
+                }
+            }
+        }
+    });
+    // Messages to the offline recipients, confirmed round by round.
+    let messaging = std::thread::spawn({
+        let (addr, promised, stop) = (server.addr.clone(), promised.clone(), stop.clone());
+        let recipients = recipients.clone();
+        let progress = progress_tx.clone();
+        move || {
+            let Ok(mut stream) = login(&addr, "sender") else {
+                return;
+            };
+            promised.lock().unwrap().accounts.insert("sender".into());
+            let mut seq = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let mut round = Vec::new();
+                for _ in 0..ROUND {
+                    let to = recipients[seq % recipients.len()].clone();
+                    let text = format!("message {seq}");
+                    seq += 1;
+                    let request = PrivateChatMessageRequest {
+                        username: to.clone(),
+                        message: text.clone(),
+                    };
+                    if send(&mut stream, request).is_err() {
+                        return;
+                    }
+                    round.push((to, text));
+                }
+                if sync(&mut stream, "sender").is_err() {
+                    return; // killed: this round is not promised
+                }
+                let mut promised = promised.lock().unwrap();
+                for (to, text) in round {
+                    promised.messages.entry(to).or_default().insert(text);
+                }
+                drop(promised);
+                let _ = progress.send(());
+            }
+        }
+    });
+    drop(progress_tx);
+
+    // Kill in the middle of the load, once enough has been promised.
+    let started = Instant::now();
+    for _ in 0..60 {
+        progress.recv_timeout(DEADLINE).expect("no progress");
+    }
+    assert!(started.elapsed() < DEADLINE);
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    registering.join().unwrap();
+    messaging.join().unwrap();
+
+    let promised = Arc::try_unwrap(promised).unwrap().into_inner().unwrap();
+    let confirmed: usize = promised.messages.values().map(BTreeSet::len).sum();
+    assert!(
+        promised.accounts.len() > RECIPIENTS && confirmed >= ROUND,
+        "too little load: {} accounts, {confirmed} messages",
+        promised.accounts.len()
+    );
+    let restarted = ServerProcess::start(&db);
+    for (name, check) in CHECKS {
+        if let Err(lost) = check(&promised, &restarted.addr) {
+            panic!("{name} lost after SIGKILL: {lost}");
+        }
+    }
+}
+
+/// Every promised account is still there: a login with a wrong password
+/// fails (a lost account would be registered anew and succeed), and one with
+/// the right password succeeds.
+fn accounts_survive(promised: &Promised, addr: &str) -> Result<(), String> {
+    for name in &promised.accounts {
+        let wrong = LoginRequest {
+            username: name.clone(),
+            password: "wrong".into(),
+            version: 160,
+            md5_hash: None,
+            minor_version: Some(1),
+        };
+        let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(DEADLINE))
+            .map_err(|e| e.to_string())?;
+        send(&mut stream, wrong).map_err(|e| e.to_string())?;
+        match read_message(&mut stream).map_err(|e| e.to_string())? {
+            ServerResponse::Login(LoginResponse::Failure { .. }) => {}
+            reply => return Err(format!("{name} was registered anew: {reply:?}")),
+        }
+        login(addr, name).map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Every recipient gets every promised message again at login (they were
+/// never acknowledged).
+fn messages_survive(promised: &Promised, addr: &str) -> Result<(), String> {
+    for (name, texts) in &promised.messages {
+        // Replayed right after the Login reply, before the sync's reply.
+        let mut stream = login(addr, name).map_err(|e| format!("{name}: {e}"))?;
+        let replayed: BTreeSet<String> = sync(&mut stream, name)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .collect();
+        let lost: Vec<_> = texts.difference(&replayed).collect();
+        if !lost.is_empty() {
+            return Err(format!(
+                "{name}: {} of {} lost: {lost:?}",
+                lost.len(),
+                texts.len()
+            ));
+        }
+    }
+    Ok(())
+}
