@@ -142,7 +142,9 @@ struct Inner {
     shares: RwLock<Arc<Shares>>,
     excluded: RwLock<Arc<ExcludedPhrases>>,
     peers: Peers,
-    events: mpsc::Sender<Event>,
+    /// Weak: the event stream ends when the session does, even while
+    /// [`Client`](super::Client) handles (which hold this) live on.
+    events: mpsc::WeakSender<Event>,
     /// The session's request queue, weak so sharing does not keep the
     /// session alive.
     requests: mpsc::WeakSender<Request>,
@@ -188,7 +190,7 @@ impl Sharing {
                 shares: RwLock::new(Arc::new(Shares::empty())),
                 excluded: RwLock::new(Arc::new(ExcludedPhrases::default())),
                 peers,
-                events,
+                events: events.downgrade(),
                 requests,
                 searches: SearchRegistry::default(),
                 next_ticket: AtomicU32::new(rand::random::<u32>() >> 1),
@@ -239,7 +241,9 @@ impl Sharing {
             }
             .map_err(ScanError::Cache)?;
             slsk_shares::scan(&folders, &mut cache, &ScanOptions::default(), &mut |p| {
-                let _ = events.try_send(Event::ScanProgress(p));
+                if let Some(events) = events.upgrade() {
+                    let _ = events.try_send(Event::ScanProgress(p));
+                }
             })
         })
         .await;
@@ -260,7 +264,9 @@ impl Sharing {
             Ok(summary) => Event::ScanComplete(*summary),
             Err(error) => Event::ScanFailed(error.clone()),
         };
-        let _ = self.inner.events.send(event).await;
+        if let Some(events) = self.inner.events.upgrade() {
+            let _ = events.send(event).await;
+        }
         result
     }
 
