@@ -456,6 +456,24 @@ mod tests {
         assert_eq!(search.next().await, None);
     }
 
+    #[test]
+    fn a_flood_of_results_is_cut_at_the_queue_size() {
+        let registry = SearchRegistry::default();
+        let options = SearchOptions {
+            max_results: 10 * RESULT_QUEUE,
+            ..Default::default()
+        };
+        let _rx = registry.open(9, &options).unwrap();
+        let names: Vec<String> = (0..2 * RESULT_QUEUE).map(|i| format!("{i}.mp3")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(registry.route(reply(9, &names)), RESULT_QUEUE);
+        assert_eq!(
+            registry.route(reply(9, &names)),
+            0,
+            "unread results are dropped"
+        );
+    }
+
     #[tokio::test]
     async fn a_search_ends_at_its_timeout_and_late_replies_are_dropped() {
         let registry = SearchRegistry::default();
