@@ -316,7 +316,8 @@ impl Client {
 
     /// Adds a wishlist term. The session searches one term each time the
     /// server's WishlistInterval elapses, taking the terms in turn; results
-    /// arrive as [`Event::PeerMessage`] (no [`Search`] waits for them).
+    /// arrive as [`Event::PeerMessage`] (no [`Search`] waits for them; the
+    /// replies to the latest 16 wishlist searches are passed on).
     #[cfg(feature = "shares")]
     pub fn add_wishlist(&self, term: &str) {
         self.sharing.add_wishlist(term);

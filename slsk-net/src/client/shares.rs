@@ -83,6 +83,8 @@ pub struct ScanSummary {
 /// Replies being sent at once (search, browse, folder contents); requests
 /// arriving meanwhile are not answered, so a flood cannot pile up tasks.
 const MAX_SERVING: usize = 32;
+/// Wishlist tickets whose replies are still passed on.
+const WISHLIST_TICKETS: usize = 16;
 /// Browse and folder-contents requests of ours waiting for a reply.
 const MAX_WAITING: usize = 64;
 
@@ -164,6 +166,9 @@ struct Wishlist {
     terms: Vec<String>,
     next: usize,
     interval: Option<Duration>,
+    /// Tickets of the latest wishlist searches (at most
+    /// [`WISHLIST_TICKETS`]): their replies go to the application.
+    tickets: std::collections::VecDeque<u32>,
     timer: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -369,6 +374,12 @@ impl Sharing {
             return Some(event);
         };
         match message {
+            PeerMessage::PeerSearchReply(reply) if self.is_wishlist_ticket(reply.ticket) => {
+                return Some(PeerEvent::Message {
+                    username,
+                    message: reply.into(),
+                });
+            }
             PeerMessage::PeerSearchReply(reply) => {
                 let delivered = self.inner.searches.route(reply);
                 debug!(%username, delivered, "search reply");
@@ -542,14 +553,32 @@ impl Sharing {
         }
     }
 
-    /// The next wishlist term, round robin.
-    fn next_wishlist_term(&self) -> Option<String> {
+    /// The next wishlist term, round robin, with a fresh ticket remembered
+    /// as a wishlist ticket.
+    fn next_wishlist_search(&self) -> Option<(u32, String)> {
         let mut wishlist = self
             .inner
             .wishlist
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        next_round_robin(&wishlist.terms.clone(), &mut wishlist.next)
+        let mut next = wishlist.next;
+        let term = next_round_robin(&wishlist.terms, &mut next)?;
+        wishlist.next = next;
+        let ticket = self.next_ticket();
+        if wishlist.tickets.len() >= WISHLIST_TICKETS {
+            wishlist.tickets.pop_front();
+        }
+        wishlist.tickets.push_back(ticket);
+        Some((ticket, term))
+    }
+
+    fn is_wishlist_ticket(&self, ticket: u32) -> bool {
+        let wishlist = self
+            .inner
+            .wishlist
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        wishlist.tickets.contains(&ticket)
     }
 
     /// (Re)starts the wishlist timer: one term per interval.
@@ -577,8 +606,7 @@ impl Sharing {
                     return;
                 };
                 let sharing = Sharing { inner };
-                if let Some(term) = sharing.next_wishlist_term() {
-                    let ticket = sharing.next_ticket();
+                if let Some((ticket, term)) = sharing.next_wishlist_search() {
                     let query = slsk_shares::sanitize_outgoing_query(&term).wire;
                     let request = slsk_proto::server::WishlistSearchRequest { ticket, query };
                     if !sharing.request(Command::Send(request.into())).await {
