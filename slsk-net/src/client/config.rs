@@ -93,6 +93,18 @@ pub struct ClientConfig {
     pub shared_folders: u32,
     /// Shared file count reported with SharedFoldersFiles.
     pub shared_files: u32,
+    /// What we share (folders, scan cache, scan on connect) and what our
+    /// search replies advertise. A scan overrides
+    /// [`shared_folders`](Self::shared_folders) and
+    /// [`shared_files`](Self::shared_files). Needs the `shares` feature.
+    #[cfg(feature = "shares")]
+    pub shares: super::shares::SharesConfig,
+    /// How long [`Client::browse`](crate::client::Client::browse) and
+    /// [`Client::folder_contents`](crate::client::Client::folder_contents)
+    /// wait for the reply (after the connection is up). Needs the `shares`
+    /// feature.
+    #[cfg(feature = "shares")]
+    pub browse_timeout: Duration,
     /// The status set after each login.
     pub status: OwnStatus,
     /// Whether others may add us to private rooms: sent with
@@ -139,6 +151,10 @@ impl ClientConfig {
             user_info: UserInfoSettings::default(),
             shared_folders: 0,
             shared_files: 0,
+            #[cfg(feature = "shares")]
+            shares: super::shares::SharesConfig::default(),
+            #[cfg(feature = "shares")]
+            browse_timeout: Duration::from_secs(60),
             status: OwnStatus::Online,
             room_invitations: false,
             timing: Timing::default(),

@@ -79,6 +79,10 @@ pub(crate) struct Driver {
     /// The peer layer's requests to the server.
     peer_requests: Option<mpsc::Receiver<ServerRequest>>,
     events: mpsc::Sender<Event>,
+    /// Sees every server message (search relays, excluded phrases, the
+    /// wishlist interval).
+    #[cfg(feature = "shares")]
+    sharing: Option<super::shares::Sharing>,
     /// Events the stream had no room for yet. While it is not empty the task
     /// does not read from the server, so it holds at most the events of one
     /// input.
@@ -113,6 +117,8 @@ impl Driver {
             peers,
             peer_requests: Some(peer_requests),
             events,
+            #[cfg(feature = "shares")]
+            sharing: None,
             outbox: VecDeque::new(),
             first_login: Some(first_login),
             shutdown_waiters: Vec::new(),
@@ -194,6 +200,13 @@ impl Driver {
         }));
     }
 
+    /// Hands every server message to the sharing side as well.
+    #[cfg(feature = "shares")]
+    pub(crate) fn with_sharing(mut self, sharing: super::shares::Sharing) -> Self {
+        self.sharing = Some(sharing);
+        self
+    }
+
     fn connect_finished(&mut self, result: io::Result<TcpStream>) {
         match result {
             Ok(stream) => {
@@ -214,6 +227,10 @@ impl Driver {
             Some(Ok(Ok(message))) => {
                 debug!(message = message.name(), "from server");
                 self.peers.handle_server_message(&message);
+                #[cfg(feature = "shares")]
+                if let Some(sharing) = &self.sharing {
+                    sharing.server_message(&message);
+                }
                 self.session.server_message(message, now());
             }
             Some(Ok(Err(error))) => {

@@ -144,6 +144,16 @@ pub enum Event {
         /// Why it did not decode.
         error: DecodeError,
     },
+    /// Progress of a share scan (lossy: dropped when the stream is full).
+    #[cfg(feature = "shares")]
+    ScanProgress(slsk_shares::ScanProgress),
+    /// A share scan finished; the new shares answer from now on and the
+    /// server has been told the counts.
+    #[cfg(feature = "shares")]
+    ScanComplete(super::shares::ScanSummary),
+    /// A share scan failed (the previous shares stay).
+    #[cfg(feature = "shares")]
+    ScanFailed(String),
 }
 
 /// The session's events, in order.

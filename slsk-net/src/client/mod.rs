@@ -55,6 +55,26 @@
 //! [`Client::user_info`]; other peer messages arrive as
 //! [`Event::PeerMessage`]. [`Client::peers`] gives the layer itself, for
 //! what the client does not do yet.
+//!
+//! # Sharing and searching (feature `shares`, on by default)
+//!
+//! With the `shares` cargo feature (which pulls in `slsk-shares`, SQLite and
+//! lofty; build with `default-features = false` to leave them out) the
+//! client shares [`SharesConfig::folders`]: it scans them on a blocking
+//! thread once logged in (and on [`Client::rescan`]), swaps the new shares
+//! in atomically, sends SharedFoldersFiles, and reports
+//! [`Event::ScanProgress`] / [`Event::ScanComplete`] / [`Event::ScanFailed`].
+//! It answers searches relayed by the server (never our own, never when
+//! nothing matches, the server's excluded phrases applied) with a
+//! PeerSearchReply over the searcher's `P` connection advertising
+//! [`SharesConfig::slot_free`], [`SharesConfig::avg_speed`] and
+//! [`SharesConfig::queue_length`] (fixed values until transfers report real
+//! ones); it answers every browse (the whole PeerSharesReply, sent as a
+//! decoded message, encoded and compressed per request) and folder contents
+//! request. [`Client::search`] searches, [`Client::browse`] and
+//! [`Client::folder_contents`] ask peers for their shares, and
+//! [`Client::add_wishlist`] adds a wishlist term: one term is searched per
+//! server WishlistInterval, round robin.
 
 mod backoff;
 mod config;
@@ -63,7 +83,11 @@ mod error;
 mod events;
 mod peer;
 mod rooms;
+#[cfg(feature = "shares")]
+mod search;
 mod session;
+#[cfg(feature = "shares")]
+mod shares;
 mod social;
 mod state;
 mod user_info;
@@ -85,6 +109,12 @@ pub use config::{
 pub use error::{ConnectError, PeerRequestError, RequestError};
 pub use events::{Event, Events, LoginInfo, PrivateMessage};
 pub use rooms::RoomEvent;
+#[cfg(feature = "shares")]
+pub use search::{
+    MAX_ACTIVE_SEARCHES, Search, SearchFilters, SearchOptions, SearchResult, SearchScope,
+};
+#[cfg(feature = "shares")]
+pub use shares::{ScanSummary, SharesConfig};
 pub use state::{
     Interests, MAX_JOINED_ROOMS, MAX_PRIVATE_ROOMS, MAX_PRIVILEGED_USERS, MAX_ROOM_TICKERS,
     MAX_ROOM_USERS, PrivateRoom, RoomState, WatchedUser,
@@ -111,6 +141,10 @@ pub struct Client {
     state: SharedState,
     peer_commands: mpsc::Sender<PeerCommand>,
     peers: Peers,
+    #[cfg(feature = "shares")]
+    sharing: shares::Sharing,
+    #[cfg(feature = "shares")]
+    browse_timeout: std::time::Duration,
 }
 
 impl Client {
@@ -145,6 +179,18 @@ impl Client {
             peer_command_rx,
             event_tx.clone(),
         );
+        #[cfg(feature = "shares")]
+        let sharing = shares::Sharing::new(
+            &config.username,
+            config.shares.clone(),
+            peers.clone(),
+            event_tx.clone(),
+            request_tx.downgrade(),
+        );
+        #[cfg(feature = "shares")]
+        let peer_task = peer_task.with_sharing(sharing.clone());
+        #[cfg(feature = "shares")]
+        let browse_timeout = config.browse_timeout;
         tokio::spawn(peer_task.run().instrument(span.clone()));
         let session = Session::new(config.clone(), SmallRng::from_rng(&mut rand::rng()));
         let state = session.shared();
@@ -157,17 +203,32 @@ impl Client {
             event_tx,
             login_tx,
         );
+        #[cfg(feature = "shares")]
+        let driver = driver.with_sharing(sharing.clone());
         tokio::spawn(driver.run().instrument(span));
         match login_rx.await {
-            Ok(Ok(_info)) => Ok((
-                Client {
-                    requests: request_tx,
-                    state,
-                    peer_commands: peer_command_tx,
-                    peers,
-                },
-                Events::new(event_rx),
-            )),
+            Ok(Ok(_info)) => {
+                #[cfg(feature = "shares")]
+                if sharing.config().scan_on_connect && !sharing.config().folders.is_empty() {
+                    let sharing = sharing.clone();
+                    tokio::spawn(async move {
+                        let _ = sharing.scan_and_publish().await;
+                    });
+                }
+                Ok((
+                    Client {
+                        requests: request_tx,
+                        state,
+                        peer_commands: peer_command_tx,
+                        peers,
+                        #[cfg(feature = "shares")]
+                        sharing,
+                        #[cfg(feature = "shares")]
+                        browse_timeout,
+                    },
+                    Events::new(event_rx),
+                ))
+            }
             Ok(Err(error)) => Err(error),
             Err(_) => Err(ConnectError::Closed),
         }
@@ -191,6 +252,100 @@ impl Client {
             .await
             .map_err(|_| PeerRequestError::Closed)?;
         answer.await.map_err(|_| PeerRequestError::Closed)?
+    }
+
+    /// Scans the shared folders again, swaps the new shares in and sends
+    /// SharedFoldersFiles. Returns what is shared now; on failure the
+    /// previous shares stay. Scans run one at a time.
+    #[cfg(feature = "shares")]
+    pub async fn rescan(&self) -> Result<ScanSummary, String> {
+        self.sharing.scan_and_publish().await
+    }
+
+    /// Searches for `query` (sanitised per client-behaviour.md 4.1) among
+    /// [`SearchOptions::scope`]; results arrive on the returned [`Search`]
+    /// as peers reply, filtered by [`SearchOptions::filters`], until the
+    /// timeout or the result limit.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: slsk_net::client::Client) -> Result<(), slsk_net::client::RequestError> {
+    /// use slsk_net::client::{SearchFilters, SearchOptions};
+    /// let options = SearchOptions {
+    ///     filters: SearchFilters { extensions: vec!["flac".into()], ..Default::default() },
+    ///     ..Default::default()
+    /// };
+    /// let mut search = client.search("moon safari", options).await?;
+    /// while let Some(result) = search.next().await {
+    ///     println!("{} has {}", result.username, result.file.filename);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "shares")]
+    pub async fn search(
+        &self,
+        query: &str,
+        options: SearchOptions,
+    ) -> Result<Search, RequestError> {
+        use slsk_proto::server::{FileSearchRequest, RoomSearchRequest, UserSearchRequest};
+        let query = slsk_shares::sanitize_outgoing_query(query).wire;
+        let ticket = self.sharing.next_ticket();
+        let registry = self.sharing.searches().clone();
+        let results = registry
+            .open(ticket, &options)
+            .ok_or(RequestError::TooManyPending)?;
+        // Registered before it is sent: no reply can come before.
+        let search = Search::new(ticket, results, options.timeout, registry);
+        let request: ServerRequest = match options.scope {
+            SearchScope::Global => FileSearchRequest { ticket, query }.into(),
+            SearchScope::User(username) => UserSearchRequest {
+                username,
+                ticket,
+                query,
+            }
+            .into(),
+            SearchScope::Room(room) => RoomSearchRequest {
+                room,
+                ticket,
+                query,
+            }
+            .into(),
+        };
+        self.send(request).await?;
+        Ok(search)
+    }
+
+    /// Adds a wishlist term. The session searches one term each time the
+    /// server's WishlistInterval elapses, taking the terms in turn; results
+    /// arrive as [`Event::PeerMessage`] (no [`Search`] waits for them; the
+    /// replies to the latest 16 wishlist searches are passed on).
+    #[cfg(feature = "shares")]
+    pub fn add_wishlist(&self, term: &str) {
+        self.sharing.add_wishlist(term);
+    }
+
+    /// A user's whole share list (PeerSharesRequest), waiting at most
+    /// [`ClientConfig::browse_timeout`] for the reply. Concurrent calls for
+    /// the same user share one request.
+    #[cfg(feature = "shares")]
+    pub async fn browse(
+        &self,
+        username: &str,
+    ) -> Result<slsk_proto::peer::PeerSharesReply, PeerRequestError> {
+        self.sharing.browse(username, self.browse_timeout).await
+    }
+
+    /// The contents of one of a user's folders
+    /// (PeerDirectoryContentsRequest), waiting at most
+    /// [`ClientConfig::browse_timeout`] for the reply.
+    #[cfg(feature = "shares")]
+    pub async fn folder_contents(
+        &self,
+        username: &str,
+        folder: &str,
+    ) -> Result<slsk_proto::peer::PeerDirectoryContentsReply, PeerRequestError> {
+        self.sharing
+            .folder_contents(username, folder, self.browse_timeout)
+            .await
     }
 
     /// The peer connection layer this client owns: its bound ports,

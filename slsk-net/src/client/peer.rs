@@ -70,6 +70,9 @@ pub(crate) struct PeerTask {
     sent_rx: mpsc::Receiver<Sent>,
     user_info: UserInfoSettings,
     serving: Arc<Semaphore>,
+    /// Takes the peer messages about searches and shares.
+    #[cfg(feature = "shares")]
+    sharing: Option<super::shares::Sharing>,
 }
 
 impl PeerTask {
@@ -95,7 +98,16 @@ impl PeerTask {
             sent_rx,
             user_info: config.user_info.clone(),
             serving: Arc::new(Semaphore::new(MAX_SERVING)),
+            #[cfg(feature = "shares")]
+            sharing: None,
         }
+    }
+
+    /// Routes search and share messages to `sharing`.
+    #[cfg(feature = "shares")]
+    pub(crate) fn with_sharing(mut self, sharing: super::shares::Sharing) -> Self {
+        self.sharing = Some(sharing);
+        self
     }
 
     /// Runs until the peer layer shuts down (the session ends).
@@ -202,6 +214,14 @@ impl PeerTask {
     }
 
     fn peer_event(&mut self, event: PeerEvent) {
+        #[cfg(feature = "shares")]
+        let event = match &self.sharing {
+            Some(sharing) => match sharing.peer_event(event) {
+                Some(event) => event,
+                None => return,
+            },
+            None => event,
+        };
         match event {
             PeerEvent::Message {
                 username,

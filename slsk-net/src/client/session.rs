@@ -49,7 +49,17 @@ pub(crate) enum Command {
     Watch(String),
     Unwatch(String),
     SetStatus(OwnStatus),
-    SendPrivateMessage { username: String, text: String },
+    /// What we share changed (a scan finished): remembered for later logins
+    /// and sent now (SharedFoldersFiles).
+    #[cfg(feature = "shares")]
+    SetShareCounts {
+        folders: u32,
+        files: u32,
+    },
+    SendPrivateMessage {
+        username: String,
+        text: String,
+    },
     ChangePassword(String),
     Send(ServerRequest),
     Social(SocialCommand),
@@ -396,6 +406,18 @@ impl<T> Session<T> {
                 if self.is_logged_in() {
                     self.send(SetStatusRequest {
                         status: status.into(),
+                    });
+                }
+                self.reply(token, Ok(Reply::Done));
+            }
+            #[cfg(feature = "shares")]
+            Command::SetShareCounts { folders, files } => {
+                self.config.shared_folders = folders;
+                self.config.shared_files = files;
+                if self.is_logged_in() {
+                    self.send(SharedFoldersFilesRequest {
+                        shared_folder_count: folders,
+                        shared_file_count: files,
                     });
                 }
                 self.reply(token, Ok(Reply::Done));
