@@ -144,6 +144,9 @@ pub enum Event {
         /// Why it did not decode.
         error: DecodeError,
     },
+    /// A download or upload changed (feature `transfers`).
+    #[cfg(feature = "transfers")]
+    Transfer(super::transfers::TransferEvent),
 }
 
 /// The session's events, in order.
