@@ -91,6 +91,36 @@ async fn completed(events: &mut Events, id: DownloadId) -> PathBuf {
         .expect("the download ends in time")
 }
 
+/// Waits until every download of `wanted` completes with the expected
+/// SHA-256; returns how many did.
+async fn all_completed(events: &mut Events, mut wanted: HashMap<DownloadId, [u8; 32]>) -> usize {
+    let mut done = 0;
+    let wait = async {
+        while !wanted.is_empty() {
+            match events.recv().await.expect("events go on") {
+                Event::Transfer(TransferEvent::DownloadChanged {
+                    id,
+                    state: DownloadState::Completed { path },
+                    ..
+                }) => {
+                    let digest = wanted.remove(&id).expect("a download of ours");
+                    assert_eq!(sha256(&std::fs::read(&path).unwrap()), digest, "{path:?}");
+                    done += 1;
+                }
+                Event::Transfer(TransferEvent::DownloadChanged {
+                    state: DownloadState::Failed { reason },
+                    ..
+                }) => panic!("a download failed: {reason:?}"),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(DOWNLOAD_WAIT, wait)
+        .await
+        .expect("every download ends in time");
+    done
+}
+
 async fn check_download(downloader: (&Client, &mut Events), from: &str, name: &str, bytes: &[u8]) {
     let (client, events) = downloader;
     let id = client
@@ -271,7 +301,7 @@ async fn ten_concurrent_downloads_from_three_uploaders_respect_their_slots() {
         let names = ["a.flac", "b.flac", "c.flac", "d.flac"];
         let mut uploaders = Vec::new();
         let mut wanted = Vec::new();
-        for (index, (user, slots, count)) in [("u1", 1, 4), ("u2", 2, 3), ("u3", 1, 3)]
+        for (index, (user, slots, count)) in [("u1", 1, 4), ("u2", 1, 3), ("u3", 2, 3)]
             .into_iter()
             .enumerate()
         {
@@ -297,61 +327,53 @@ async fn ten_concurrent_downloads_from_three_uploaders_respect_their_slots() {
             }
         }
         assert_eq!(wanted.len(), 10);
-        let (alice, mut alice_events) = login(transfer_config(
-            &server,
-            "alice",
-            &dir.path().join("alice"),
-            &[],
-            QueueStorage::Memory,
-        ))
-        .await;
+        // Two downloaders, so that an uploader with one slot has two users
+        // asking at once (a user gets one upload at a time anyway).
+        let mut downloaders = Vec::new();
+        for user in ["alice", "carol"] {
+            downloaders.push(
+                login(transfer_config(
+                    &server,
+                    user,
+                    &dir.path().join(user),
+                    &[],
+                    QueueStorage::Memory,
+                ))
+                .await,
+            );
+        }
 
-        let mut ids = HashMap::new();
-        for (user, name, bytes) in &wanted {
-            let id = alice
+        let mut ids = Vec::new();
+        for (index, (user, name, bytes)) in wanted.iter().enumerate() {
+            let which = index % 2;
+            let id = downloaders[which]
+                .0
                 .download(user, &format!("@@share\\{name}"), None)
                 .await
                 .unwrap();
-            ids.insert(id, sha256(bytes));
+            ids.push((which, id, sha256(bytes)));
         }
-        let mut finished = HashMap::new();
-        tokio::time::timeout(DOWNLOAD_WAIT, async {
-            while finished.len() < ids.len() {
-                match alice_events.recv().await.expect("events go on") {
-                    Event::Transfer(TransferEvent::DownloadChanged {
-                        id,
-                        state: DownloadState::Completed { path },
-                        ..
-                    }) => {
-                        finished.insert(id, path);
-                    }
-                    Event::Transfer(TransferEvent::DownloadChanged {
-                        state: DownloadState::Failed { reason },
-                        ..
-                    }) => panic!("a download failed: {reason:?}"),
-                    _ => {}
-                }
-            }
-        })
-        .await
-        .expect("every download ends in time");
-        for (id, path) in &finished {
-            assert_eq!(sha256(&std::fs::read(path).unwrap()), ids[id], "{path:?}");
+        let (alice, carol) = downloaders.split_at_mut(1);
+        let mine = |which| {
+            ids.iter()
+                .filter(|(w, ..)| *w == which)
+                .map(|(_, id, digest)| (*id, *digest))
+                .collect::<HashMap<_, _>>()
+        };
+        let (from_alice, from_carol) = tokio::join!(
+            all_completed(&mut alice[0].1, mine(0)),
+            all_completed(&mut carol[0].1, mine(1)),
+        );
+        assert_eq!(from_alice + from_carol, 10);
+        for (client, _) in &downloaders {
+            let downloads = client.downloads();
+            assert_eq!(downloads.len(), 5);
+            assert!(
+                downloads
+                    .iter()
+                    .all(|d| matches!(d.state, DownloadState::Completed { .. }))
+            );
         }
-        // Two uploaders have the same names: the second copy is numbered.
-        assert_eq!(
-            finished
-                .values()
-                .collect::<std::collections::HashSet<_>>()
-                .len(),
-            10
-        );
-        assert!(
-            alice
-                .downloads()
-                .iter()
-                .all(|d| matches!(d.state, DownloadState::Completed { .. }))
-        );
         for (client, slots, (stop, counter)) in uploaders {
             client.shutdown().await;
             let _ = stop.send(());
@@ -359,7 +381,9 @@ async fn ten_concurrent_downloads_from_three_uploaders_respect_their_slots() {
             assert!(most <= slots, "{most} uploads at once with {slots} slots");
             assert!(most >= 1 && done >= 3, "{most} {done}");
         }
-        alice.shutdown().await;
+        for (client, _) in downloaders {
+            client.shutdown().await;
+        }
         server.shutdown().await;
     })
     .await;
