@@ -144,10 +144,12 @@ pub(crate) fn start(
         &settings.incomplete_dir,
     ));
     downloads.restore(records, std::time::Instant::now());
-    let mut upload_config = UploadConfig::default();
-    upload_config.slots = settings.upload_slots.max(1);
-    upload_config.max_files_per_user = settings.max_files_per_user;
-    upload_config.max_bytes_per_user = settings.max_bytes_per_user;
+    let upload_config = UploadConfig {
+        slots: settings.upload_slots.max(1),
+        max_files_per_user: settings.max_files_per_user,
+        max_bytes_per_user: settings.max_bytes_per_user,
+        ..UploadConfig::default()
+    };
     let resolver = settings.resolver.clone();
     let uploads = UploadManager::new(upload_config, Resolver(resolver));
     let (inputs_tx, inputs) = mpsc::channel(INPUT_QUEUE);
@@ -530,8 +532,7 @@ impl TransferTask {
         let event = Event::Transfer(event);
         if self.outbox.is_empty() {
             match self.events.try_send(event) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
                 Err(mpsc::error::TrySendError::Full(event)) => self.outbox.push_back(event),
             }
         } else if self.outbox.len() < MAX_OUTBOX {
