@@ -263,7 +263,9 @@ impl PeerTask {
     #[cfg(feature = "transfers")]
     fn route_transfer(&mut self, event: PeerEvent) -> Option<PeerEvent> {
         use super::transfers::TransferInput;
-        let transfers = self.transfers.as_ref()?;
+        let Some(transfers) = self.transfers.as_ref() else {
+            return Some(event);
+        };
         let input = match event {
             PeerEvent::Message { username, message } if is_transfer_message(&message) => {
                 TransferInput::Peer { username, message }

@@ -57,7 +57,7 @@ pub struct TransferSettings {
 }
 
 impl TransferSettings {
-    /// In-memory queue, 2 upload slots, the `slsk-transfers` per-user
+    /// In-memory queue, the `slsk-transfers` upload slots and per-user
     /// limits, no rate limit, nothing shared.
     pub fn new(download_dir: impl Into<PathBuf>, incomplete_dir: impl Into<PathBuf>) -> Self {
         let defaults = slsk_transfers::UploadConfig::default();
