@@ -451,3 +451,58 @@ async fn an_interrupted_download_resumes_after_a_restart() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_file_connection_with_an_unknown_ticket_is_closed() {
+    use slsk_proto::FramedMessage;
+    use slsk_proto::peer_init::{PeerInit, PeerInitMessage};
+    use slsk_proto::tables::ConnectionType;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    bounded(TEST_LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start_server(Database::InMemory).await;
+        let file = content(3, 50_000);
+        let (bob, _bob_events) = login(transfer_config(
+            &server,
+            "bob",
+            &dir.path().join("bob"),
+            &[("song.mp3", &file)],
+            QueueStorage::Memory,
+        ))
+        .await;
+        let (alice, mut alice_events) = login(transfer_config(
+            &server,
+            "alice",
+            &dir.path().join("alice"),
+            &[],
+            QueueStorage::Memory,
+        ))
+        .await;
+
+        // "mallory" offers bytes for a transfer alice never allowed.
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", alice.peers().listen_port()))
+            .await
+            .unwrap();
+        let init = PeerInitMessage::from(PeerInit {
+            username: "mallory".into(),
+            connection_type: ConnectionType::File,
+            ticket: 0.into(),
+        });
+        socket.write_all(&init.to_frame().unwrap()).await.unwrap();
+        socket.write_all(&12345u32.to_le_bytes()).await.unwrap();
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(DOWNLOAD_WAIT, socket.read_to_end(&mut rest))
+            .await
+            .expect("alice closes in time");
+        assert!(read.is_err() || rest.is_empty(), "{rest:?}");
+        assert!(alice.downloads().is_empty());
+
+        // Alice goes on downloading.
+        check_download((&alice, &mut alice_events), "bob", "song.mp3", &file).await;
+        alice.shutdown().await;
+        bob.shutdown().await;
+        server.shutdown().await;
+    })
+    .await;
+}
