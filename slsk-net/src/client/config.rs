@@ -128,6 +128,11 @@ pub struct ClientConfig {
     pub max_pending_requests: usize,
     /// Decoding limits for server messages.
     pub limits: Limits,
+    /// Downloads and uploads; `None` (the default) turns them off: `F`
+    /// connections are closed and transfer messages arrive as
+    /// [`Event::PeerMessage`](super::Event::PeerMessage).
+    #[cfg(feature = "transfers")]
+    pub transfers: Option<super::transfers::TransferSettings>,
 }
 
 impl ClientConfig {
@@ -163,6 +168,8 @@ impl ClientConfig {
             command_capacity: 64,
             max_pending_requests: 1024,
             limits: Limits::DEFAULT,
+            #[cfg(feature = "transfers")]
+            transfers: None,
         }
     }
 }

@@ -32,6 +32,9 @@ pub enum ConnectError {
     /// The server closed the connection (or sent something we cannot frame)
     /// before answering the login.
     Closed,
+    /// The download queue ([`TransferSettings::queue`](crate::client::TransferSettings::queue))
+    /// could not be opened or read.
+    TransferQueue(io::Error),
 }
 
 impl fmt::Display for ConnectError {
@@ -46,6 +49,7 @@ impl fmt::Display for ConnectError {
             } => write!(f, "login rejected: {} ({detail})", reason.to_wire()),
             Self::Rejected { reason, .. } => write!(f, "login rejected: {}", reason.to_wire()),
             Self::Closed => f.write_str("the server closed the connection before the login reply"),
+            Self::TransferQueue(e) => write!(f, "cannot open the download queue: {e}"),
         }
     }
 }
@@ -53,7 +57,7 @@ impl fmt::Display for ConnectError {
 impl std::error::Error for ConnectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Io(e) | Self::Listen(e) => Some(e),
+            Self::Io(e) | Self::Listen(e) | Self::TransferQueue(e) => Some(e),
             _ => None,
         }
     }

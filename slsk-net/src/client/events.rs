@@ -154,6 +154,9 @@ pub enum Event {
     /// A share scan failed (the previous shares stay).
     #[cfg(feature = "shares")]
     ScanFailed(String),
+    /// A download or upload changed (feature `transfers`).
+    #[cfg(feature = "transfers")]
+    Transfer(super::transfers::TransferEvent),
 }
 
 /// The session's events, in order.

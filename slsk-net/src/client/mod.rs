@@ -90,6 +90,8 @@ mod session;
 mod shares;
 mod social;
 mod state;
+#[cfg(feature = "transfers")]
+mod transfers;
 mod user_info;
 
 use rand::SeedableRng;
@@ -120,6 +122,12 @@ pub use state::{
     MAX_ROOM_USERS, PrivateRoom, RoomState, WatchedUser,
 };
 
+#[cfg(feature = "transfers")]
+pub use transfers::{
+    Download, DownloadId, DownloadState, FailReason, QueueStorage, ShareResolverFn, SharedFile,
+    TransferError, TransferEvent, TransferSettings,
+};
+
 use crate::Peers;
 use driver::{Driver, Request};
 use peer::{PeerCommand, PeerTask};
@@ -145,6 +153,8 @@ pub struct Client {
     sharing: shares::Sharing,
     #[cfg(feature = "shares")]
     browse_timeout: std::time::Duration,
+    #[cfg(feature = "transfers")]
+    transfers: Option<transfers::TransferHandle>,
 }
 
 impl Client {
@@ -159,6 +169,8 @@ impl Client {
     /// it advertises).
     pub async fn connect(mut config: ClientConfig) -> Result<(Client, Events), ConnectError> {
         let (to_server_tx, to_server_rx) = mpsc::channel(PEER_TO_SERVER_QUEUE);
+        #[cfg(feature = "transfers")]
+        let transfers_to_server = to_server_tx.clone();
         let (peers, peer_events) = Peers::start(config.peer.clone(), to_server_tx)
             .await
             .map_err(ConnectError::Listen)?;
@@ -191,6 +203,24 @@ impl Client {
         let peer_task = peer_task.with_sharing(sharing.clone());
         #[cfg(feature = "shares")]
         let browse_timeout = config.browse_timeout;
+        #[cfg(feature = "transfers")]
+        let (peer_task, transfers) = match &config.transfers {
+            Some(settings) => {
+                let handle = transfers::start(
+                    settings,
+                    peers.clone(),
+                    transfers_to_server,
+                    event_tx.clone(),
+                    span.clone(),
+                )
+                .map_err(ConnectError::TransferQueue)?;
+                (
+                    peer_task.with_transfers(handle.inputs.clone()),
+                    Some(handle),
+                )
+            }
+            None => (peer_task, None),
+        };
         tokio::spawn(peer_task.run().instrument(span.clone()));
         let session = Session::new(config.clone(), SmallRng::from_rng(&mut rand::rng()));
         let state = session.shared();
@@ -225,6 +255,8 @@ impl Client {
                         sharing,
                         #[cfg(feature = "shares")]
                         browse_timeout,
+                        #[cfg(feature = "transfers")]
+                        transfers,
                     },
                     Events::new(event_rx),
                 ))
@@ -440,6 +472,10 @@ impl Client {
     /// events already queued). Returns once both are closed; calling it
     /// again, or on an ended session, returns at once.
     pub async fn shutdown(&self) {
+        #[cfg(feature = "transfers")]
+        if let Some(transfers) = &self.transfers {
+            transfers.shutdown().await;
+        }
         let (done_tx, done_rx) = oneshot::channel();
         if self.requests.send(Request::Shutdown(done_tx)).await.is_ok() {
             let _ = done_rx.await;
@@ -449,6 +485,49 @@ impl Client {
     /// Whether the session has ended (shut down, kicked, login rejected).
     pub fn is_closed(&self) -> bool {
         self.requests.is_closed()
+    }
+
+    /// Queues a download of `remote_path` from `user` (feature
+    /// `transfers`); queueing a file already queued returns its id. Its
+    /// progress arrives as [`Event::Transfer`]; the file lands in
+    /// [`TransferSettings::download_dir`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: slsk_net::client::Client) {
+    /// let id = client.download("bob", "@@music\\song.mp3", None).await.unwrap();
+    /// client.cancel_download(id).await.unwrap();
+    /// # }
+    /// ```
+    #[cfg(feature = "transfers")]
+    pub async fn download(
+        &self,
+        user: &str,
+        remote_path: &str,
+        expected_size: Option<u64>,
+    ) -> Result<DownloadId, TransferError> {
+        self.transfer_handle()?
+            .download(user, remote_path, expected_size)
+            .await
+    }
+
+    /// Cancels a download (the partial file is kept).
+    #[cfg(feature = "transfers")]
+    pub async fn cancel_download(&self, id: DownloadId) -> Result<(), TransferError> {
+        self.transfer_handle()?.cancel_download(id).await
+    }
+
+    /// Every download the client knows, by id (empty without transfers).
+    #[cfg(feature = "transfers")]
+    pub fn downloads(&self) -> Vec<Download> {
+        self.transfers
+            .as_ref()
+            .map(|handle| handle.downloads())
+            .unwrap_or_default()
+    }
+
+    #[cfg(feature = "transfers")]
+    fn transfer_handle(&self) -> Result<&transfers::TransferHandle, TransferError> {
+        self.transfers.as_ref().ok_or(TransferError::Disabled)
     }
 
     async fn call(&self, command: Command) -> Result<Reply, RequestError> {

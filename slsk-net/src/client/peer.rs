@@ -5,8 +5,9 @@
 //!
 //! The decisions about who waits for what are in
 //! [`InfoRequests`](super::user_info::InfoRequests); this task only carries
-//! them out. `D` and `F` connections opened to us are dropped for now (no
-//! distributed network, no transfers yet).
+//! them out. `D` connections opened to us are dropped for now (no
+//! distributed network); transfer messages and `F` connections go to the
+//! transfer task when transfers are on (dropped otherwise).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -73,6 +74,9 @@ pub(crate) struct PeerTask {
     /// Takes the peer messages about searches and shares.
     #[cfg(feature = "shares")]
     sharing: Option<super::shares::Sharing>,
+    /// Where transfer messages and `F` connections go, if transfers are on.
+    #[cfg(feature = "transfers")]
+    transfers: Option<mpsc::Sender<super::transfers::TransferInput>>,
 }
 
 impl PeerTask {
@@ -100,6 +104,8 @@ impl PeerTask {
             serving: Arc::new(Semaphore::new(MAX_SERVING)),
             #[cfg(feature = "shares")]
             sharing: None,
+            #[cfg(feature = "transfers")]
+            transfers: None,
         }
     }
 
@@ -107,6 +113,16 @@ impl PeerTask {
     #[cfg(feature = "shares")]
     pub(crate) fn with_sharing(mut self, sharing: super::shares::Sharing) -> Self {
         self.sharing = Some(sharing);
+        self
+    }
+
+    /// Routes transfer messages and `F` connections to the transfer task.
+    #[cfg(feature = "transfers")]
+    pub(crate) fn with_transfers(
+        mut self,
+        transfers: mpsc::Sender<super::transfers::TransferInput>,
+    ) -> Self {
+        self.transfers = Some(transfers);
         self
     }
 
@@ -222,6 +238,10 @@ impl PeerTask {
             },
             None => event,
         };
+        #[cfg(feature = "transfers")]
+        let Some(event) = self.route_transfer(event) else {
+            return;
+        };
         match event {
             PeerEvent::Message {
                 username,
@@ -257,6 +277,34 @@ impl PeerTask {
     }
 
     /// Answers a user info request from our settings.
+    /// Hands transfer messages and `F` connections to the transfer task;
+    /// gives back everything else. A full transfer queue drops the input
+    /// (the peer's side times out and retries).
+    #[cfg(feature = "transfers")]
+    fn route_transfer(&mut self, event: PeerEvent) -> Option<PeerEvent> {
+        use super::transfers::TransferInput;
+        let Some(transfers) = self.transfers.as_ref() else {
+            return Some(event);
+        };
+        let input = match event {
+            PeerEvent::Message { username, message } if is_transfer_message(&message) => {
+                TransferInput::Peer { username, message }
+            }
+            PeerEvent::File {
+                username,
+                connection,
+            } => TransferInput::File {
+                username,
+                connection,
+            },
+            other => return Some(other),
+        };
+        if transfers.try_send(input).is_err() {
+            debug!("transfer queue full or closed: input dropped");
+        }
+        None
+    }
+
     fn serve_user_info(&mut self, username: String) {
         let Ok(permit) = self.serving.clone().try_acquire_owned() else {
             debug!(%username, "too many user info replies under way, not answering");
@@ -295,6 +343,20 @@ fn user_info_reply(settings: &UserInfoSettings) -> PeerUserInfoReply {
         has_slots_free: settings.slots_free,
         upload_permissions: Some(settings.upload_permissions),
     }
+}
+
+#[cfg(feature = "transfers")]
+fn is_transfer_message(message: &PeerMessage) -> bool {
+    matches!(
+        message,
+        PeerMessage::PeerTransferRequest(_)
+            | PeerMessage::PeerTransferReply(_)
+            | PeerMessage::PeerTransferQueue(_)
+            | PeerMessage::PeerTransferQueueFailed(_)
+            | PeerMessage::PeerUploadFailed(_)
+            | PeerMessage::PeerPlaceInQueueRequest(_)
+            | PeerMessage::PeerPlaceInQueueReply(_)
+    )
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
