@@ -41,18 +41,6 @@ pub fn split_whitespace(text: &str) -> impl Iterator<Item = &str> {
     text.split(is_separator).filter(|w| !w.is_empty())
 }
 
-/// The distinct words of a virtual path, lower-cased, in first-seen order.
-pub fn path_words(virtual_path: &str) -> Vec<String> {
-    let lower = virtual_path.to_lowercase();
-    let mut words: Vec<String> = Vec::new();
-    for word in split_words(&lower) {
-        if !words.iter().any(|w| w == word) {
-            words.push(word.to_owned());
-        }
-    }
-    words
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,13 +62,5 @@ mod tests {
         // € (Sc) and © (So) are not punctuation; ＋ (U+FF0B) is.
         let words: Vec<_> = split_words("5€ ©2020 x＋y").collect();
         assert_eq!(words, ["5€", "©2020", "x", "y"]);
-    }
-
-    #[test]
-    fn path_words_are_lower_case_and_distinct() {
-        assert_eq!(
-            path_words("Music\\ABBA\\Abba - Gold.MP3"),
-            ["music", "abba", "gold", "mp3"]
-        );
     }
 }
