@@ -52,10 +52,11 @@ impl From<OwnStatus> for UserStatus {
 /// use std::time::Duration;
 /// use slsk_net::client::ClientConfig;
 ///
-/// let mut config = ClientConfig::new("server.slsknet.org:2416", "JohnGalt", "secret");
-/// // Listen for peers on every interface, port 2234, and obfuscated on 2235.
-/// config.peer.listen_addr = "0.0.0.0:2234".parse().unwrap();
-/// config.peer.obfuscated_listen_addr = Some("0.0.0.0:2235".parse().unwrap());
+/// let mut config = ClientConfig::new("127.0.0.1:2242", "JohnGalt", "secret");
+/// // Listen for peers on port 2234, and obfuscated on 2235 (loopback here;
+/// // a client open to the network listens on its LAN address).
+/// config.peer.listen_addr = "127.0.0.1:2234".parse().unwrap();
+/// config.peer.obfuscated_listen_addr = Some("127.0.0.1:2235".parse().unwrap());
 /// // The router forwards its port 50000 to our 2234: advertise that one.
 /// config.advertised_port = Some(50000);
 /// config.user_info.description = "Hello from JohnGalt".into();
