@@ -506,3 +506,55 @@ async fn a_file_connection_with_an_unknown_ticket_is_closed() {
     })
     .await;
 }
+
+/// With the `shares` feature, what the client shares is what it uploads: no
+/// resolver is set, the file is found through the scanned shares.
+#[tokio::test]
+async fn a_file_of_the_scanned_shares_is_uploaded_without_a_resolver() {
+    bounded(TEST_LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start_server(Database::InMemory).await;
+        let file = content(7, 120_000);
+        let music = dir.path().join("bob-music");
+        std::fs::create_dir_all(&music).unwrap();
+        std::fs::write(music.join("track.flac"), &file).unwrap();
+        let mut bob_config = transfer_config(
+            &server,
+            "bob",
+            &dir.path().join("bob"),
+            &[],
+            QueueStorage::Memory,
+        );
+        bob_config.shares.folders = vec![slsk_shares::SharedFolder::new("Music", &music)];
+        let (bob, mut bob_events) = login(bob_config).await;
+        loop {
+            match bob_events.recv().await {
+                Some(Event::ScanComplete(summary)) => {
+                    assert_eq!(summary.files, 1);
+                    break;
+                }
+                Some(Event::ScanFailed(error)) => panic!("scan failed: {error}"),
+                Some(_) => {}
+                None => panic!("bob's events ended before the scan"),
+            }
+        }
+        let alice_config = transfer_config(
+            &server,
+            "alice",
+            &dir.path().join("alice"),
+            &[],
+            QueueStorage::Memory,
+        );
+        let (alice, mut alice_events) = login(alice_config).await;
+        let id = alice
+            .download("bob", "Music\\track.flac", Some(file.len() as u64))
+            .await
+            .unwrap();
+        let path = completed(&mut alice_events, id).await;
+        assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(&file));
+        alice.shutdown().await;
+        bob.shutdown().await;
+        server.shutdown().await;
+    })
+    .await;
+}

@@ -206,6 +206,8 @@ impl Client {
         #[cfg(feature = "transfers")]
         let (peer_task, transfers) = match &config.transfers {
             Some(settings) => {
+                #[cfg(feature = "shares")]
+                let settings = &settings.serving_shares(sharing.clone());
                 let handle = transfers::start(
                     settings,
                     peers.clone(),

@@ -52,7 +52,9 @@ pub struct TransferSettings {
     /// Upload bandwidth for all uploads together, in bytes per second.
     pub upload_rate_limit: Option<u64>,
     /// What we share; nothing else is ever uploaded. Shares nothing by
-    /// default.
+    /// default. With the `shares` feature, the files of
+    /// [`ClientConfig::shares`](super::super::ClientConfig::shares) are
+    /// served too (this resolver is asked first).
     pub resolver: ShareResolverFn,
 }
 
@@ -71,6 +73,26 @@ impl TransferSettings {
             upload_rate_limit: None,
             resolver: Arc::new(|_: &str| None),
         }
+    }
+}
+
+#[cfg(feature = "shares")]
+impl TransferSettings {
+    /// These settings with the current shares of `sharing` served after
+    /// [`resolver`](Self::resolver): a virtual path the scan indexed, still
+    /// a regular file inside its shared folder (`Shares::resolve`), at its
+    /// size now.
+    pub(crate) fn serving_shares(&self, sharing: super::super::shares::Sharing) -> Self {
+        let own = self.resolver.clone();
+        let mut settings = self.clone();
+        settings.resolver = Arc::new(move |virtual_path: &str| {
+            own(virtual_path).or_else(|| {
+                let path = sharing.current().resolve(virtual_path)?;
+                let size = std::fs::metadata(&path).ok()?.len();
+                Some(SharedFile { path, size })
+            })
+        });
+        settings
     }
 }
 
