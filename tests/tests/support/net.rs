@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use slsk_net::client::{ConnectError, OwnStatus, RoomEvent};
 use slsk_net::{Client, ClientConfig, Event, Events};
-use slsk_server::{Database, PasswordCost, Server, ServerConfig};
+use slsk_server::{Database, Server, ServerConfig};
 
 /// How long any single wait may take before the test fails. Generous: the
 /// machine may be busy compiling; the waits end as soon as the event comes.
@@ -29,11 +29,8 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 /// argon2 cost, an in-memory database, every public room listed at login.
 pub fn server_config() -> ServerConfig {
     ServerConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        password_cost: PasswordCost::TEST,
-        database: Database::InMemory,
         login_room_list_min_users: 1,
-        ..ServerConfig::default()
+        ..super::network::server_config(Database::InMemory)
     }
 }
 

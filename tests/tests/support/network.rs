@@ -18,16 +18,22 @@ pub async fn bounded<T>(limit: Duration, test: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("the test took over {limit:?}"))
 }
 
-/// Starts our server on a free port of 127.0.0.1.
-pub async fn start_server(database: Database) -> Server {
-    Server::start(ServerConfig {
+/// The server configuration every test starts from: a free port of
+/// 127.0.0.1 and the cheapest argon2 cost.
+pub fn server_config(database: Database) -> ServerConfig {
+    ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database,
         password_cost: PasswordCost::TEST,
         ..ServerConfig::default()
-    })
-    .await
-    .expect("the server starts")
+    }
+}
+
+/// Starts our server on a free port of 127.0.0.1.
+pub async fn start_server(database: Database) -> Server {
+    Server::start(server_config(database))
+        .await
+        .expect("the server starts")
 }
 
 /// A client configuration for `username` on `server`: password "secret",
