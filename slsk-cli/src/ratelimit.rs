@@ -2,10 +2,11 @@
 //! script running `slsk search` in a loop is limited as much as one process
 //! running many searches. Servers ban users who flood them with searches.
 //!
-//! The default, 34 searches per 220 seconds, is slsk-batchdl's (a widely
-//! used downloader's) default, chosen there to stay under the server's
-//! limit. The bucket holds at most `count` tokens and refills at
-//! `count / per`; a search takes one, or waits until one is there.
+//! The default, 34 searches per 220 seconds, is the default of slsk-batchdl
+//! (a widely used downloader), whose help warns that more may bring a
+//! 30-minute ban. The bucket holds at most `count` tokens and refills
+//! continuously at `count / per`; a search takes one, or waits until one is
+//! there.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
