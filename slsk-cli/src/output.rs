@@ -44,10 +44,10 @@ impl Output {
         }
     }
 
-    /// Writes a line of text (text mode only).
+    /// Writes a line of text (text mode only), control characters escaped.
     pub fn text(&self, line: &str) {
         if !self.json {
-            self.write(line);
+            self.write(&printable(line));
         }
     }
 
@@ -57,6 +57,24 @@ impl Output {
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     }
+}
+
+/// `text` with its control characters escaped (`\u{1b}`): names from the
+/// network are shown as they are, but never get to move the cursor, clear
+/// the terminal or break a line.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// One attribute of a file, if it carries it.
@@ -175,6 +193,15 @@ mod tests {
             vec!["alice".to_owned(), "a\\b".to_owned()],
         ];
         assert_eq!(table(&rows), ["user   path", "alice  a\\b"]);
+    }
+
+    #[test]
+    fn control_characters_from_the_network_are_escaped() {
+        assert_eq!(printable("plain \\ path é"), "plain \\ path é");
+        assert_eq!(
+            printable("a\u{1b}[2Jb\rc\nd\u{9b}"),
+            "a\\u{1b}[2Jb\\rc\\nd\\u{9b}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::output::human_bytes;
+use crate::output::{human_bytes, printable};
 
 /// Plain-line mode writes at most one progress line per transfer this often
 /// (and at each tenth of the file).
@@ -36,8 +36,10 @@ impl Progress {
         Progress { bars: None }
     }
 
-    /// A message on its own line (above the bars on a terminal).
+    /// A message on its own line (above the bars on a terminal), control
+    /// characters escaped.
     pub fn note(&self, text: &str) {
+        let text = printable(text);
         match &self.bars {
             Some(bars) => {
                 let _ = bars.println(text);
@@ -49,25 +51,27 @@ impl Progress {
     /// A counter for something without a known end (search results, files
     /// scanned).
     pub fn counter(&self, label: &str) -> Counter {
+        let label = printable(label);
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {prefix} {pos} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.set_prefix(label.to_owned());
+            bar.set_prefix(label.clone());
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
         Counter {
             bar,
-            label: label.to_owned(),
+            label,
             last_line: None,
         }
     }
 
     /// A bar for one transfer of `size` bytes.
     pub fn transfer(&self, label: &str, size: u64) -> TransferBar {
+        let label = printable(label);
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new(size));
             bar.set_style(
@@ -77,12 +81,12 @@ impl Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
-            bar.set_prefix(label.to_owned());
+            bar.set_prefix(label.clone());
             bar
         });
         TransferBar {
             bar,
-            label: label.to_owned(),
+            label,
             last_tenth: None,
             last_line: None,
             last_state: String::new(),
@@ -101,10 +105,11 @@ pub struct Counter {
 impl Counter {
     /// Sets the count, with a short message.
     pub fn set(&mut self, count: u64, message: &str) {
+        let message = printable(message);
         match &self.bar {
             Some(bar) => {
                 bar.set_position(count);
-                bar.set_message(message.to_owned());
+                bar.set_message(message);
             }
             None => {
                 if self
@@ -120,8 +125,9 @@ impl Counter {
 
     /// Ends the counter with a final line.
     pub fn finish(self, text: &str) {
+        let text = printable(text);
         match self.bar {
-            Some(bar) => bar.finish_with_message(text.to_owned()),
+            Some(bar) => bar.finish_with_message(text),
             None => eprintln!("{}: {text}", self.label),
         }
     }
@@ -172,16 +178,18 @@ impl TransferBar {
             return;
         }
         text.clone_into(&mut self.last_state);
+        let text = printable(text);
         match &self.bar {
-            Some(bar) => bar.set_message(text.to_owned()),
+            Some(bar) => bar.set_message(text),
             None => eprintln!("{}: {text}", self.label),
         }
     }
 
     /// Ends the bar with a final word.
     pub fn finish(self, text: &str) {
+        let text = printable(text);
         match self.bar {
-            Some(bar) => bar.finish_with_message(text.to_owned()),
+            Some(bar) => bar.finish_with_message(text),
             None => eprintln!("{}: {text}", self.label),
         }
     }

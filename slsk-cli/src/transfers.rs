@@ -263,7 +263,7 @@ pub async fn wait(session: &mut Session, watch: &mut Watch, progress: &Progress,
             () = sleep_until(deadline) => {
                 for id in watch.take_stalled(Instant::now()) {
                     let _ = session.client.cancel_download(id).await;
-                    report_end(watch, id, &mut bars, output);
+                    report_end(watch, id, &mut bars, progress, output);
                 }
                 continue;
             }
@@ -277,7 +277,7 @@ pub async fn wait(session: &mut Session, watch: &mut Watch, progress: &Progress,
             )
             | None => {
                 for id in watch.fail_all("disconnected from the server") {
-                    report_end(watch, id, &mut bars, output);
+                    report_end(watch, id, &mut bars, progress, output);
                 }
                 break;
             }
@@ -303,7 +303,7 @@ pub async fn wait(session: &mut Session, watch: &mut Watch, progress: &Progress,
                 finished,
             }) => {
                 if finished.is_some() {
-                    report_end(watch, id, &mut bars, output);
+                    report_end(watch, id, &mut bars, progress, output);
                 } else {
                     let (user, path) = watch.describe(id).unwrap_or(("", ""));
                     output.record(json!({
@@ -349,6 +349,7 @@ fn report_end(
     watch: &Watch,
     id: DownloadId,
     bars: &mut HashMap<DownloadId, TransferBar>,
+    progress: &Progress,
     output: &Output,
 ) {
     let (user, path) = watch.describe(id).unwrap_or(("", ""));
@@ -370,7 +371,7 @@ fn report_end(
         Some(bar) => bar.finish(&word),
         None => {
             let name = path.rsplit('\\').next().unwrap_or(path);
-            eprintln!("{user}: {name}: {word}");
+            progress.note(&format!("{user}: {name}: {word}"));
         }
     }
 }

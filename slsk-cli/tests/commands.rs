@@ -458,3 +458,40 @@ async fn usage_errors_exit_2() {
     );
     assert!(help.stdout.contains("SLSK_SERVER"), "{}", help.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_from_the_network_cannot_inject_terminal_codes() {
+    let net = Net::start().await;
+    let hostile = "evil \u{1b}[2J\r name.mp3";
+    write_file(&net.path("share/x").join(hostile), 100, 1);
+    let _alice = Sharer::start(&net, "alice", &net.path("share"), options(1)).await;
+    let to = net.path("dl");
+    let runs = [
+        run(net.slsk("bob", &["search", "evil name", "--wait", "2"])).await,
+        run(net.slsk("bob", &["browse", "alice"])).await,
+        run(net.slsk(
+            "bob",
+            &["get", "evil name", "--wait", "2", "--to", &path_arg(&to)],
+        ))
+        .await,
+    ];
+    for (n, out) in runs.iter().enumerate() {
+        out.expect_code(0);
+        for text in [&out.stdout, &out.stderr] {
+            assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+        }
+        if n < 2 {
+            // search and browse show the remote name, escaped.
+            assert!(
+                out.stdout.contains("evil \\u{1b}[2J\\r name.mp3"),
+                "{:?}",
+                out.stdout
+            );
+        }
+    }
+    // get prints the local path: the transfer library has already dropped
+    // the control characters from the file name.
+    let local = runs[2].stdout.trim();
+    assert!(std::path::Path::new(local).is_file(), "{local}");
+    assert_eq!(std::fs::read_dir(to.join("x")).unwrap().count(), 1);
+}

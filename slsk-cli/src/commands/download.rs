@@ -54,6 +54,8 @@ pub async fn run(
     let mut ids = Vec::new();
     for path in &args.paths {
         match transfers::start(&session, &mut watch, &args.peer, path, None).await {
+            // The same path twice is one download.
+            Ok(id) if ids.contains(&id) => {}
             Ok(id) => ids.push(id),
             Err(e) => {
                 session.close().await;

@@ -78,8 +78,11 @@ async fn get(
         Duration::from_secs(args.wait),
         1000,
         args.filters.to_filters(),
-        progress,
-        output,
+        super::Collect {
+            progress,
+            output,
+            show_each: false,
+        },
     )
     .await?;
     if results.is_empty() {

@@ -16,6 +16,14 @@ use crate::output::{Output, file_fields};
 use crate::progress::Progress;
 use crate::session::Session;
 
+/// How a search shows its results as they arrive.
+pub struct Collect<'a> {
+    pub progress: &'a Progress,
+    pub output: &'a Output,
+    /// Also a line per result on stderr (`search` in text mode).
+    pub show_each: bool,
+}
+
 /// Searches for `query` (the library sanitises it, client-behaviour.md
 /// 4.1) once the rate limit allows, for `wait`, writing a `result` record
 /// per result as it arrives and counting them on stderr.
@@ -25,9 +33,13 @@ pub async fn collect_results(
     wait: Duration,
     max_results: usize,
     filters: SearchFilters,
-    progress: &Progress,
-    output: &Output,
+    show: Collect<'_>,
 ) -> Result<Vec<SearchResult>, Failure> {
+    let Collect {
+        progress,
+        output,
+        show_each,
+    } = show;
     session.rate_limit(progress).await?;
     let options = SearchOptions {
         timeout: wait,
@@ -45,6 +57,9 @@ pub async fn collect_results(
     let mut users = std::collections::HashSet::new();
     while let Some(result) = search.next().await {
         output.record(result_record(&result));
+        if show_each {
+            progress.note(&format!("{}: {}", result.username, result.file.filename));
+        }
         users.insert(result.username.clone());
         results.push(result);
         counter.set(
@@ -105,7 +120,7 @@ where
         result
     })();
     if let Err(failure) = &outcome {
-        eprintln!("slsk: {failure}");
+        eprintln!("slsk: {}", crate::output::printable(failure.message()));
     }
     crate::exit::exit_code(&outcome)
 }

@@ -45,8 +45,11 @@ pub async fn run(
         Duration::from_secs(args.wait),
         args.max_results,
         args.filters.to_filters(),
-        progress,
-        output,
+        super::Collect {
+            progress,
+            output,
+            show_each: !settings.json,
+        },
     )
     .await;
     session.close().await;
