@@ -17,6 +17,11 @@ use crate::rank::{FolderCandidate, rank, rank_folders};
 use crate::session::{Needs, Session};
 use crate::transfers::{self, Finished, Watch};
 
+/// The most files `--album` queues from one folder: a peer's folder listing
+/// is bounded by the decoder's limits, but queueing hundreds of thousands
+/// of downloads would still be absurd.
+const MAX_ALBUM_FILES: usize = 1000;
+
 /// Search, then download the best result (or, with --album, the best
 /// folder).
 #[derive(Debug, clap::Args)]
@@ -184,7 +189,14 @@ async fn get_album(
             folder.user,
             folder.files.len()
         ));
-        let files = folder_files(session, folder, progress).await;
+        let mut files = folder_files(session, folder, progress).await;
+        if files.len() > MAX_ALBUM_FILES {
+            progress.note(&format!(
+                "the folder lists {} files: taking the first {MAX_ALBUM_FILES}",
+                files.len()
+            ));
+            files.truncate(MAX_ALBUM_FILES);
+        }
         let mut watch = Watch::new(stall);
         let mut ids = Vec::new();
         for (path, size) in &files {
