@@ -29,7 +29,19 @@ async fn search_lists_results_from_two_sharers_as_json_and_exits_3_on_nothing() 
     assert_eq!(alice.record("shared").await["files"], 1);
     assert_eq!(carol.record("shared").await["files"], 2);
 
-    let found = run(net.slsk("bob", &["search", "moon safari", "--wait", "3", "--json"])).await;
+    let found = run(net.slsk(
+        "bob",
+        &[
+            "search",
+            "moon safari",
+            "--max-results",
+            "2",
+            "--wait",
+            "30",
+            "--json",
+        ],
+    ))
+    .await;
     found.expect_code(0);
     let users: BTreeSet<String> = found
         .of_type("result")
@@ -45,7 +57,18 @@ async fn search_lists_results_from_two_sharers_as_json_and_exits_3_on_nothing() 
     assert_eq!(found.of_type("summary")[0]["results"], 2);
 
     // Text mode: the table, best first, with its header.
-    let table = run(net.slsk("bob", &["search", "moon safari", "--wait", "2"])).await;
+    let table = run(net.slsk(
+        "bob",
+        &[
+            "search",
+            "moon safari",
+            "--max-results",
+            "2",
+            "--wait",
+            "30",
+        ],
+    ))
+    .await;
     table.expect_code(0);
     let lines: Vec<&str> = table.stdout.lines().collect();
     assert!(
@@ -110,8 +133,10 @@ async fn get_filters_ranks_and_falls_back_when_the_best_candidate_refuses() {
             "moon safari",
             "--ext",
             "flac",
+            "--max-results",
+            "2",
             "--wait",
-            "3",
+            "30",
             "--json",
             "--to",
             &path_arg(&to),
@@ -184,8 +209,10 @@ async fn get_gives_a_stalled_candidate_up_and_takes_the_next() {
         &[
             "get",
             "stall test",
-            "--wait",
+            "--max-results",
             "2",
+            "--wait",
+            "30",
             "--stall-timeout",
             "2",
             "--to",
@@ -227,8 +254,10 @@ async fn get_album_takes_every_file_of_the_best_folder() {
             "get",
             "moon safari",
             "--album",
-            "--wait",
+            "--max-results",
             "3",
+            "--wait",
+            "30",
             "--json",
             "--to",
             &path_arg(&to),
@@ -341,7 +370,16 @@ async fn progress_on_a_pipe_stays_line_oriented() {
     let to = net.path("dl");
     let got = run(net.slsk(
         "bob",
-        &["get", "large file", "--wait", "2", "--to", &path_arg(&to)],
+        &[
+            "get",
+            "large file",
+            "--max-results",
+            "1",
+            "--wait",
+            "30",
+            "--to",
+            &path_arg(&to),
+        ],
     ))
     .await;
     got.expect_code(0);
@@ -467,11 +505,24 @@ async fn names_from_the_network_cannot_inject_terminal_codes() {
     let _alice = Sharer::start(&net, "alice", &net.path("share"), options(1)).await;
     let to = net.path("dl");
     let runs = [
-        run(net.slsk("bob", &["search", "evil name", "--wait", "2"])).await,
+        run(net.slsk(
+            "bob",
+            &["search", "evil name", "--max-results", "1", "--wait", "30"],
+        ))
+        .await,
         run(net.slsk("bob", &["browse", "alice"])).await,
         run(net.slsk(
             "bob",
-            &["get", "evil name", "--wait", "2", "--to", &path_arg(&to)],
+            &[
+                "get",
+                "evil name",
+                "--max-results",
+                "1",
+                "--wait",
+                "30",
+                "--to",
+                &path_arg(&to),
+            ],
         ))
         .await,
     ];

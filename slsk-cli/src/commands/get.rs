@@ -40,6 +40,9 @@ pub struct GetArgs {
     /// How long to collect results, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub wait: u64,
+    /// Stop collecting results after this many (then rank and download).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_results: usize,
     /// Give a candidate up when no data arrives for this long, queueing
     /// included (0: wait forever).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
@@ -81,7 +84,7 @@ async fn get(
         session,
         &args.query,
         Duration::from_secs(args.wait),
-        1000,
+        args.max_results,
         args.filters.to_filters(),
         super::Collect {
             progress,
