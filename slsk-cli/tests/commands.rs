@@ -546,3 +546,59 @@ async fn names_from_the_network_cannot_inject_terminal_codes() {
     assert!(std::path::Path::new(local).is_file(), "{local}");
     assert_eq!(std::fs::read_dir(to.join("x")).unwrap().count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_stops_when_its_time_is_up_and_fails_on_a_missing_folder() {
+    let net = Net::start().await;
+    write_file(&net.path("share/a.mp3"), 10, 1);
+    let mut share = Running::spawn(net.slsk(
+        "alice",
+        &[
+            "share",
+            "--for",
+            "1",
+            "--json",
+            &path_arg(&net.path("share")),
+        ],
+    ));
+    assert_eq!(share.record("shared").await["files"], 1);
+    assert_eq!(share.wait().await, Some(0));
+
+    let missing = run(net.slsk(
+        "alice",
+        &["share", "--json", &path_arg(&net.path("nowhere"))],
+    ))
+    .await;
+    missing.expect_code(1);
+    assert_eq!(missing.of_type("error")[0]["exit_code"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_rate_limit_is_shared_by_processes_and_makes_them_wait() {
+    let net = Net::start().await;
+    // One search per 5 seconds: the first goes at once, the second (another
+    // process, same state folder, well within 5 s) waits for the bucket and
+    // says so.
+    let search = || {
+        net.slsk(
+            "bob",
+            &["search", "zzyzx", "--wait", "0", "--search-rate", "1/5"],
+        )
+    };
+    let first = run(search()).await;
+    first.expect_code(3);
+    assert!(
+        !first.stderr.contains("search rate limit"),
+        "{}",
+        first.stderr
+    );
+    let second = run(search()).await;
+    second.expect_code(3);
+    assert!(
+        second
+            .stderr
+            .contains("search rate limit (1 per 5 s, --search-rate): waiting"),
+        "{}",
+        second.stderr
+    );
+}
