@@ -32,9 +32,18 @@ fn ok(args: &[&str]) -> String {
 
 /// Fails cleanly: exit code 1, a message on stderr, nothing on stdout, no panic.
 fn fails(args: &[&str], stderr_has: &str) {
+    fails_with(1, args, stderr_has);
+}
+
+/// A usage error: exit code 2 (clap's), otherwise as [`fails`].
+fn usage(args: &[&str], stderr_has: &str) {
+    fails_with(2, args, stderr_has);
+}
+
+fn fails_with(code: i32, args: &[&str], stderr_has: &str) {
     let out = slsk(args, None);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
     assert!(out.stdout.is_empty(), "{args:?}");
     assert!(stderr.starts_with("slsk: "), "{stderr}");
     assert!(
@@ -118,9 +127,9 @@ fn truncated_frame_is_an_error() {
 
 #[test]
 fn unknown_kind_and_command_are_errors() {
-    fails(&["decode", "server", LOGIN], "unknown kind \"server\"");
-    fails(&["frobnicate", "peer", LOGIN], "unknown command");
-    fails(&["decode"], "usage");
+    usage(&["decode", "server", LOGIN], "unknown kind \"server\"");
+    usage(&["frobnicate", "peer", LOGIN], "unknown command");
+    usage(&["decode"], "usage");
     fails(&["encode", "peer", "{\"Nope\":{}}"], "bad JSON");
 }
 

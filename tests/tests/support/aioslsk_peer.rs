@@ -452,7 +452,9 @@ impl AioslskPeer {
     /// starts the driver and waits for it to be ready (aioslsk imported,
     /// loopback guard installed). aioslsk itself starts with [`Self::start`].
     pub async fn spawn(options: PeerOptions) -> Result<AioslskPeer, PeerError> {
-        let live = Path::new(env!("CARGO_MANIFEST_DIR")).join("live");
+        // From the workspace root, so that other crates' tests can include
+        // this file (`slsk-cli/tests/share_aioslsk.rs` does).
+        let live = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/live");
         let requirements = live.join("requirements.txt");
         let python = tokio::task::spawn_blocking(move || Venv::live(&requirements).python())
             .await
