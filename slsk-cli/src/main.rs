@@ -1,15 +1,17 @@
-//! `slsk`: decode Soulseek frames to JSON, encode JSON back to frames, and
-//! run a Soulseek server.
+//! `slsk`: decode Soulseek frames to JSON, encode JSON back to frames, run
+//! a Soulseek server, and run the demo.
 //!
 //! ```text
 //! slsk decode KIND HEX     print the frame as JSON
 //! slsk encode KIND JSON    print the whole frame as hex
 //! slsk server [--listen ADDR] [--db FILE] [--add-admin NAME]...
+//! slsk demo [--json]       the whole system on loopback, in seconds
 //! ```
 //!
 //! With `-` (or nothing) in place of HEX or JSON, every line of stdin is one
 //! input and every output goes on its own line.
 
+mod demo;
 mod hex;
 mod kind;
 mod server;
@@ -54,6 +56,10 @@ enum Command {
     /// Run a Soulseek server until Ctrl-C or SIGTERM (logs on stderr; RUST_LOG sets
     /// the level, info by default).
     Server(server::ServerArgs),
+    /// Run the whole system on 127.0.0.1: our server, a peer sharing a
+    /// generated album library, another searching, downloading one album
+    /// and checking every file's SHA-256 (exit status 1 if a step fails).
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Clone, Copy)]
@@ -80,6 +86,7 @@ fn main() -> ExitCode {
         Command::Decode { kind, hex } => (Transform::Decode, kind, hex),
         Command::Encode { kind, json } => (Transform::Encode, kind, json),
         Command::Server(args) => return server::run(args),
+        Command::Demo(args) => return demo::run(args),
     };
     match input.as_deref() {
         None | Some("-") => run_lines(transform, kind),
