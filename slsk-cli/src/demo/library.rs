@@ -223,6 +223,16 @@ mod tests {
         let first = Library::generate(a.path()).unwrap();
         let second = Library::generate(b.path()).unwrap();
         assert_eq!(first.tracks, second.tracks);
+        // And across runs and machines (with lofty 0.24's tag layout).
+        let digest: String = first.tracks[0]
+            .sha256
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            digest,
+            "5c7815d9b8be75b70151586d1a18fcb3fbdf4e85f437ab385ca539995c557606"
+        );
     }
 
     #[test]

@@ -499,3 +499,25 @@ async fn download_all(
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_step_over_its_limit_fails_with_its_name() {
+        let never = std::future::pending::<Result<(), Failure>>();
+        let failure = within("search", Duration::from_millis(10), never)
+            .await
+            .unwrap_err();
+        assert_eq!(failure.step, "search");
+        assert_eq!(failure.message, "timed out after 10ms");
+        let quick = within("login", STEP_LIMIT, async { Ok(7) }).await;
+        assert_eq!(quick.unwrap(), 7);
+    }
+
+    #[test]
+    fn checksums_print_as_lowercase_hex() {
+        assert_eq!(hex(&[0x00, 0xab, 0x7f]), "00ab7f");
+    }
+}
