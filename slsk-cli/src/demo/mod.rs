@@ -10,13 +10,13 @@
 //! - [`choose`]: which search results make the album,
 //! - [`hops`]: the path of each hop, from the connection counters,
 //! - [`output`]: human lines and bars, or JSON lines,
-//! - [`run`]: the steps, each under a timeout.
+//! - [`steps`]: the steps, each under a timeout.
 
 mod choose;
 mod hops;
 mod library;
 mod output;
-mod run;
+mod steps;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -49,7 +49,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
         Err(e) => return crate::fail(&format!("demo: starting the runtime: {e}")),
     };
     let mut reporter = Reporter::new(args.json);
-    match runtime.block_on(run::run(&mut reporter)) {
+    match runtime.block_on(steps::run(&mut reporter)) {
         Ok(summary) => {
             reporter.emit(Output::Summary(summary));
             ExitCode::SUCCESS

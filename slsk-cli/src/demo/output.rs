@@ -150,8 +150,9 @@ impl Reporter {
                 });
                 bar.set_length(*files_to_read);
                 bar.set_position(*files_read);
+                // The "done" line takes the bar's place.
                 if *phase == "done" {
-                    bar.finish();
+                    bar.finish_and_clear();
                 }
             }
             Output::Queued { path, size } => {
@@ -168,10 +169,10 @@ impl Reporter {
                     bar.set_position(*bytes);
                 }
             }
-            Output::Downloaded { path, bytes, .. } => {
-                if let Some(bar) = self.downloads.get(path) {
-                    bar.set_position(*bytes);
-                    bar.finish();
+            // The file's checked line takes its bar's place.
+            Output::Downloaded { path, .. } => {
+                if let Some(bar) = self.downloads.remove(path) {
+                    bar.finish_and_clear();
                 }
             }
             _ => {}
