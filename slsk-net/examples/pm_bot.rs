@@ -5,29 +5,38 @@
 //! ```
 //!
 //! (or SLSK_SERVER, SLSK_USERNAME, SLSK_PASSWORD in the environment). It
-//! answers `ping`, `echo TEXT`, `time` and `help`; messages from `server`
-//! (the server's notices) are printed, not answered. The client reconnects
-//! by itself if the connection drops.
+//! answers `ping`, `echo TEXT`, `time` and anything else with a hint;
+//! messages from `server` (the server's notices) are printed, not answered.
+//! The client reconnects by itself if the connection drops.
 
 mod support;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use slsk_net::{Client, Event};
+use slsk_net::{Client, Event, Events};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (config, _) = support::login_config(std::env::args().skip(1))?;
-    let (client, mut events) = Client::connect(config).await?;
+    let (client, events) = Client::connect(config).await?;
     println!("logged in; waiting for private messages (Ctrl-C to stop)");
-    loop {
-        let event = tokio::select! {
-            event = events.recv() => event,
-            _ = tokio::signal::ctrl_c() => break,
-        };
+    tokio::select! {
+        result = answer_messages(&client, events) => result?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    client.shutdown().await;
+    Ok(())
+}
+
+/// Answers every private message until the session ends.
+pub async fn answer_messages(
+    client: &Client,
+    mut events: Events,
+) -> Result<(), Box<dyn std::error::Error>> {
+    while let Some(event) = events.recv().await {
         match event {
             // Already acknowledged to the server by the client.
-            Some(Event::PrivateMessage(message)) => {
+            Event::PrivateMessage(message) => {
                 println!("{}: {}", message.username, message.text);
                 if message.username != "server" {
                     let reply = answer(&message.text);
@@ -36,17 +45,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .await?;
                 }
             }
-            Some(Event::Kicked) => return Err("logged in elsewhere".into()),
-            Some(_) => {}
-            None => break,
+            Event::Kicked => return Err("logged in elsewhere".into()),
+            _ => {}
         }
     }
-    client.shutdown().await;
     Ok(())
 }
 
 /// The bot's answer to `text`.
-fn answer(text: &str) -> String {
+pub fn answer(text: &str) -> String {
     let text = text.trim();
     match text.split_once(' ').unwrap_or((text, "")) {
         ("ping", _) => "pong".to_owned(),
