@@ -4,6 +4,10 @@
 //! server; the examples' argument handling takes the login settings from
 //! flags before the environment.
 
+// pm_bot.rs declares the examples' `support` module for itself; this file
+// declares it too, to test it.
+#![allow(clippy::duplicate_mod)]
+
 use std::time::Duration;
 
 use slsk_net::client::{DownloadState, Event, TransferSettings};
