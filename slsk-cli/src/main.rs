@@ -1,6 +1,6 @@
 //! `slsk`: search, download, browse and share on a Soulseek network;
-//! decode Soulseek frames to JSON, encode JSON back to frames; run a
-//! Soulseek server.
+//! run the demo; decode Soulseek frames to JSON, encode JSON back to
+//! frames; run a Soulseek server.
 //!
 //! ```text
 //! slsk search QUERY [--wait SECS] [filters]
@@ -11,6 +11,7 @@
 //! slsk decode KIND HEX     print the frame as JSON
 //! slsk encode KIND JSON    print the whole frame as hex
 //! slsk server [--listen ADDR] [--db FILE] [--add-admin NAME]...
+//! slsk demo [--json]       the whole system on loopback, in seconds
 //! ```
 //!
 //! With `-` (or nothing) in place of HEX or JSON, every line of stdin is one
@@ -18,6 +19,7 @@
 
 mod commands;
 mod config;
+mod demo;
 mod exit;
 mod hex;
 mod kind;
@@ -96,6 +98,10 @@ enum Command {
     /// Run a Soulseek server until Ctrl-C or SIGTERM (logs on stderr; RUST_LOG sets
     /// the level, info by default).
     Server(server::ServerArgs),
+    /// Run the whole system on 127.0.0.1: our server, a peer sharing a
+    /// generated album library, another searching, downloading one album
+    /// and checking every file's SHA-256 (exit status 1 if a step fails).
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Clone, Copy)]
@@ -144,6 +150,7 @@ fn main() -> ExitCode {
             let common = args.common.clone();
             return commands::run_network(&common, |s, p, o| commands::share::run(args, s, p, o));
         }
+        Command::Demo(args) => return demo::run(args),
     };
     match input.as_deref() {
         None | Some("-") => run_lines(transform, kind),

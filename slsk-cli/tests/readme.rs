@@ -65,9 +65,11 @@ fn readme_console_examples_print_what_they_show() {
     }
 }
 
-/// The main job of "Two commands" decodes the seed login.
+/// The main job of "Two commands" is the demo: its command runs (here as
+/// the built binary, with `--json`) to a summary in which every checksum
+/// matched.
 #[test]
-fn readme_main_job_decodes_the_seed_login() {
+fn readme_main_job_runs_the_demo_to_verified_files() {
     let readme = readme();
     let line = readme
         .lines()
@@ -77,18 +79,37 @@ fn readme_main_job_decodes_the_seed_login() {
     let args: Vec<&str> = line["cargo run -p slsk-cli -- ".len()..]
         .split_whitespace()
         .collect();
+    assert_eq!(args, ["demo"], "the main job is the demo: {line}");
     let out = Command::new(env!("CARGO_BIN_EXE_slsk"))
         .args(&args)
+        .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.starts_with(r#"{"Login":{"username":"JohnGalt","password":"secret""#),
-        "{stdout}"
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("output")).unwrap();
+    assert_eq!(summary["type"], "summary", "{stdout}");
+    assert_eq!(summary["all_checksums_match"], true, "{summary}");
+    assert!(summary["files"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(summary["checksums_matched"], summary["files"], "{summary}");
+}
+
+/// The inspector's first example decodes the seed login.
+#[test]
+fn readme_inspector_decodes_the_seed_login() {
+    let examples = examples(&readme());
+    let (command, output) = examples.first().expect("an inspector example");
+    assert!(
+        command.starts_with("slsk decode server-request 1e00000001000000080000004a6f686e47616c74"),
+        "{command}"
+    );
+    assert!(
+        output.starts_with(r#"{"Login":{"username":"JohnGalt","password":"secret""#),
+        "{output}"
     );
 }

@@ -341,11 +341,15 @@ impl Core {
                         continue;
                     };
                     debug!(%username, ?kind, ?via, "connected");
+                    self.counters.established(kind, via);
                     self.established(request, username, kind, stashed);
                 }
                 Action::AnsweredByInbound {
-                    request, username, ..
+                    request,
+                    username,
+                    kind,
                 } => {
+                    self.counters.answered_by_inbound(kind);
                     let queue = self.links.get(&username).map(Link::queue);
                     for waiter in self.waiters.remove(&request).unwrap_or_default() {
                         if let (Waiter::Peer(w), Some(queue)) = (waiter, &queue) {

@@ -99,4 +99,4 @@ pub use handshake::DistributedConnection;
 pub use obfuscated::{ObfuscatedCodec, PeerCodec};
 pub use peers::{PeerConfig, PeerError, PeerEvent, PeerEvents, Peers};
 pub use slsk_proto;
-pub use stats::PeerStats;
+pub use stats::{PathCounts, PeerStats};

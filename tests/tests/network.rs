@@ -62,6 +62,10 @@ async fn user_info_over_a_direct_connection() {
         assert_eq!(alice.peers().stats().dialled, 1);
         assert_eq!(alice.peers().stats().accepted, 0);
         assert_eq!(bob.peers().stats().accepted, 1);
+        // Alice's request got its connection by dialling.
+        let paths = alice.peers().stats().peer;
+        assert_eq!((paths.direct, paths.total()), (1, 1), "{paths:?}");
+        assert_eq!(bob.peers().stats().peer.total(), 0);
         alice.shutdown().await;
         bob.shutdown().await;
         server.shutdown().await;
@@ -84,6 +88,9 @@ async fn user_info_over_an_indirect_connection() {
         assert_eq!(alice.peers().stats().dialled, 0);
         assert_eq!(alice.peers().stats().accepted, 1);
         assert_eq!(bob.peers().stats().dialled, 1);
+        // Alice's request got its connection through the server.
+        let paths = alice.peers().stats().peer;
+        assert_eq!((paths.indirect, paths.total()), (1, 1), "{paths:?}");
         alice.shutdown().await;
         bob.shutdown().await;
         server.shutdown().await;

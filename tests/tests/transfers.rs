@@ -157,6 +157,9 @@ async fn a_download_over_a_direct_file_connection() {
         check_download((&alice, &mut alice_events), "bob", "song.mp3", &file).await;
         // Bob dialled alice for the file connection.
         assert!(bob.peers().stats().dialled >= 1);
+        // Both paths are tried at once; bob's one request won one way.
+        let file = bob.peers().stats().file;
+        assert_eq!(file.direct + file.indirect, 1, "{file:?}");
         alice.shutdown().await;
         bob.shutdown().await;
         server.shutdown().await;
@@ -192,6 +195,8 @@ async fn a_download_over_an_indirect_file_connection() {
 
         check_download((&alice, &mut alice_events), "bob", "song.mp3", &file).await;
         assert!(alice.peers().stats().dialled >= 1);
+        let paths = bob.peers().stats().file;
+        assert_eq!((paths.indirect, paths.total()), (1, 1), "{paths:?}");
         alice.shutdown().await;
         bob.shutdown().await;
         server.shutdown().await;
