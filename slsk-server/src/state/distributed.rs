@@ -22,7 +22,6 @@
 //!   describes the fastest users.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
@@ -52,25 +51,25 @@ const DISTRIBUTED_SEARCH_MARK: u32 = 49;
 pub(super) struct TreePosition {
     /// The last HaveNoParent(71); `None` until the first one (a client
     /// that never sends it takes no part in the tree).
-    no_parent: Option<bool>,
+    pub(super) no_parent: Option<bool>,
     /// AcceptChildren(100); false until told otherwise.
-    accepts_children: bool,
+    pub(super) accepts_children: bool,
     /// BranchLevel(126).
-    branch_level: u32,
+    pub(super) branch_level: u32,
     /// BranchRoot(127); `None` until reported (the user itself).
-    branch_root: Option<String>,
+    pub(super) branch_root: Option<String>,
     /// ChildDepth(129), obsolete: kept for inspection only.
-    child_depth: u32,
+    pub(super) child_depth: u32,
     /// The server found no candidate parent for it: it is a branch root
     /// until it reports a parent.
-    promoted: bool,
+    pub(super) promoted: bool,
     /// When PossibleParents is next due; `None` while it is not looking
     /// for a parent.
-    parents_due: Option<Instant>,
+    pub(super) parents_due: Option<Instant>,
 }
 
 impl TreePosition {
-    fn has_parent(&self) -> bool {
+    pub(super) fn has_parent(&self) -> bool {
         self.no_parent == Some(false)
     }
 
@@ -78,28 +77,6 @@ impl TreePosition {
     fn other_root<'a>(&'a self, me: &str) -> Option<&'a str> {
         self.branch_root.as_deref().filter(|root| *root != me)
     }
-}
-
-/// A user's distributed state as the server sees it (see
-/// [`ServerState::distributed`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DistributedInfo {
-    /// It said HaveNoParent(false).
-    pub has_parent: bool,
-    /// It said HaveNoParent(true) and has not reported a parent since: it
-    /// gets PossibleParents at the configured interval.
-    pub seeking_parent: bool,
-    /// AcceptChildren(100), false until told.
-    pub accepts_children: bool,
-    /// BranchLevel(126), 0 until told.
-    pub branch_level: u32,
-    /// BranchRoot(127), the user itself until told.
-    pub branch_root: String,
-    /// ChildDepth(129) (obsolete), 0 until told.
-    pub child_depth: u32,
-    /// The server treats it as a branch root: global searches reach it as
-    /// EmbeddedMessage(93).
-    pub is_branch_root: bool,
 }
 
 /// A user that may be offered as a parent, with what the choice needs.
@@ -221,7 +198,7 @@ impl ServerState {
             .is_some_and(|session| self.is_root_session(name, session))
     }
 
-    fn is_root_session(&self, name: &str, session: &Session) -> bool {
+    pub(super) fn is_root_session(&self, name: &str, session: &Session) -> bool {
         let tree = &session.tree;
         tree.no_parent == Some(true)
             && (tree.accepts_children || tree.promoted || self.branches.contains_key(name))
@@ -349,30 +326,6 @@ impl ServerState {
                 self.send(conn, PotentialParentsResponse { parents });
             }
         }
-    }
-
-    /// `username`'s distributed state, if online.
-    pub fn distributed(&self, username: &str) -> Option<DistributedInfo> {
-        let session = self.sessions.get(username)?;
-        let tree = &session.tree;
-        Some(DistributedInfo {
-            has_parent: tree.has_parent(),
-            seeking_parent: tree.parents_due.is_some(),
-            accepts_children: tree.accepts_children,
-            branch_level: tree.branch_level,
-            branch_root: tree
-                .branch_root
-                .clone()
-                .unwrap_or_else(|| username.to_owned()),
-            child_depth: tree.child_depth,
-            is_branch_root: self.is_root_session(username, session),
-        })
-    }
-
-    /// The online users that name `root` as their branch root (the index
-    /// the server keeps), whether `root` is online or not.
-    pub fn branch_members(&self, root: &str) -> Option<&BTreeSet<String>> {
-        self.branches.get(root)
     }
 }
 

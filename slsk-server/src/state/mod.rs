@@ -48,9 +48,9 @@ use crate::store::{Store, StoredStats};
 use flood::FloodKind;
 use search::Audience;
 
-pub use distributed::{DistributedInfo, MAX_POSSIBLE_PARENTS};
+pub use distributed::MAX_POSSIBLE_PARENTS;
 pub use flood::FloodDrops;
-pub use inspect::{ConnectionView, SessionView};
+pub use inspect::{ConnectionView, DistributedInfo, SessionView};
 pub use interests::{Interests, MAX_INTERESTS, MAX_ITEM_BYTES};
 pub use login::{MAX_USERNAME_BYTES, SERVER_NAME, UsernameProblem, check_username};
 pub use rooms::{MAX_ROOM_NAME_BYTES, check_room_name};
