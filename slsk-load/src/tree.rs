@@ -167,7 +167,8 @@ pub async fn tree_phase(bin: &std::path::Path, layout: Layout, searches: u32) ->
         println!(
             "tree ({label}): {searches} global searches to {} clients in {} branches of fan-out {}, depth {} \
              ({incomplete} incomplete): last delivery {}; median delivery {}; \
-             received as 93 from the server {}, from the parent {}, as 26 from the server {}; {}",
+             received as 93 from the server {}, from the parent {}, as 26 from the server {}; {}; \
+             server cpu {:.0} us per search",
             layout.clients,
             layout.roots,
             layout.fanout,
@@ -177,7 +178,8 @@ pub async fn tree_phase(bin: &std::path::Path, layout: Layout, searches: u32) ->
             counts.embedded.load(Ordering::Relaxed),
             counts.from_parent.load(Ordering::Relaxed),
             counts.direct.load(Ordering::Relaxed),
-            meter.report()
+            meter.report(),
+            meter.server_cpu().as_secs_f64() * 1e6 / f64::from(searches.max(1))
         );
         shared.stop.cancel();
     }

@@ -170,8 +170,7 @@ impl ServerState {
     /// ResetDistributed, since their searches no longer arrive.
     pub(super) fn leave_tree(&mut self, me: &str, session: &Session) {
         if let Some(root) = session.tree.other_root(me) {
-            let root = root.to_owned();
-            self.unindex_branch_member(&root, me);
+            self.unindex_branch_member(root, me);
         }
         if !self.config.distributed_tree {
             return;
