@@ -10,16 +10,20 @@
 //!
 //! - A user is **in a tree** when it said HaveNoParent(false).
 //! - A user is a **branch root** when it said HaveNoParent(true) and it
-//!   accepts children, or some online user names it as its branch root, or
-//!   the server found no candidate parent for it (promoted: "a client that
-//!   finds no parent becomes a branch root", Nicotine+'s notes on 71 and
-//!   102). A root keeps that role until it reports a parent.
+//!   accepts children or some online user names it as its branch root.
+//!   The server does not make roots of users that refuse children (the
+//!   official server may: Nicotine+ turns root on its first
+//!   EmbeddedMessage): a client that cannot pass searches on, or ignores
+//!   EmbeddedMessage, would then be unsearchable. Such users get
+//!   FileSearch(26), which every client handles. A client that finds no
+//!   parent makes itself a root by accepting children (what our client
+//!   and aioslsk do).
 //! - Candidate parents are only users ranked **above** the asker (faster
 //!   upload speed, then the smaller name on a tie). Parents then always
 //!   outrank their children when the tree forms, so two roots cannot adopt
 //!   each other at the same moment and make a loop the server cannot see.
-//!   The top-ranked user gets no candidate and is a root, as Nicotine+
-//!   describes the fastest users.
+//!   The top-ranked user gets no candidate (it is sent nothing), as
+//!   Nicotine+ describes the fastest users, which are the roots.
 
 use std::cmp::Reverse;
 use std::net::Ipv4Addr;
@@ -60,9 +64,6 @@ pub(super) struct TreePosition {
     pub(super) branch_root: Option<String>,
     /// ChildDepth(129), obsolete: kept for inspection only.
     pub(super) child_depth: u32,
-    /// The server found no candidate parent for it: it is a branch root
-    /// until it reports a parent.
-    pub(super) promoted: bool,
     /// When PossibleParents is next due; `None` while it is not looking
     /// for a parent.
     pub(super) parents_due: Option<Instant>,
@@ -95,8 +96,7 @@ fn outranks(a: (u32, &str), b: (u32, &str)) -> bool {
 
 impl ServerState {
     /// HaveNoParent(71). Saying "no parent" starts the PossibleParents
-    /// offers (the first at the next tick); saying "I have one" stops them
-    /// and ends a promotion to branch root.
+    /// offers (the first at the next tick); saying "I have one" stops them.
     pub(super) fn have_no_parent(&mut self, me: &str, no_parent: bool, now: Now) {
         let Some(session) = self.sessions.get_mut(me) else {
             return;
@@ -107,7 +107,6 @@ impl ServerState {
             tree.parents_due.get_or_insert(now.instant);
         } else {
             tree.parents_due = None;
-            tree.promoted = false;
         }
     }
 
@@ -199,8 +198,7 @@ impl ServerState {
 
     pub(super) fn is_root_session(&self, name: &str, session: &Session) -> bool {
         let tree = &session.tree;
-        tree.no_parent == Some(true)
-            && (tree.accepts_children || tree.promoted || self.branches.contains_key(name))
+        tree.no_parent == Some(true) && (tree.accepts_children || self.branches.contains_key(name))
     }
 
     /// A global or wishlist search from `me`, already checked. With the tree
@@ -257,8 +255,7 @@ impl ServerState {
     /// until it reports one. Up to [`MAX_POSSIBLE_PARENTS`] candidates, best
     /// first: users that accept children, are in a tree or are branch
     /// roots, have a listening port, outrank the asker and are not in its
-    /// branch. A user with no candidate is sent nothing and becomes a branch
-    /// root.
+    /// branch. A user with no candidate is sent nothing.
     pub(super) fn offer_parents(&mut self, now: Now) {
         if !self.config.distributed_tree {
             return;
@@ -317,10 +314,7 @@ impl ServerState {
             };
             session.tree.parents_due = Some(next);
             if parents.is_empty() {
-                if !session.tree.promoted {
-                    tracing::debug!(user = %asker, "no candidate parent: made a branch root");
-                }
-                session.tree.promoted = true;
+                tracing::debug!(user = %asker, "no candidate parent");
             } else {
                 self.send(conn, PotentialParentsResponse { parents });
             }

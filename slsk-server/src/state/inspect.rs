@@ -90,7 +90,7 @@ impl ServerState {
     /// `username`'s distributed state, if online.
     ///
     /// ```
-    /// use slsk_proto::server::{LoginRequest, ToggleParentSearchRequest};
+    /// use slsk_proto::server::{AcceptChildrenRequest, LoginRequest, ToggleParentSearchRequest};
     /// use slsk_server::sim::{Operation, Sim};
     /// use slsk_server::{PasswordCost, ServerConfig};
     ///
@@ -110,9 +110,10 @@ impl ServerState {
     /// let no_parent = ToggleParentSearchRequest { enable: true };
     /// sim.apply(Operation::Request(1, no_parent.into()));
     /// let info = sim.state.distributed("alice").unwrap();
-    /// assert!(info.seeking_parent && !info.has_parent);
-    /// // Nobody to offer as a parent: at the next tick alice becomes a root.
-    /// sim.apply(Operation::Wait(1));
+    /// assert!(info.seeking_parent && !info.has_parent && !info.is_branch_root);
+    /// // Without a parent and accepting children: a branch root.
+    /// let accept = AcceptChildrenRequest { accept: true };
+    /// sim.apply(Operation::Request(1, accept.into()));
     /// assert!(sim.state.distributed("alice").unwrap().is_branch_root);
     /// ```
     pub fn distributed(&self, username: &str) -> Option<DistributedInfo> {

@@ -263,15 +263,15 @@ fn candidates_are_ten_of_the_fastest_that_accept_children() {
         }
     );
     // The candidates themselves asked too: each is offered only faster
-    // ones, and the fastest none (it is a root by then anyway).
+    // ones, and the fastest none.
     assert_eq!(offered(&out, h.state.session("fast12").unwrap().conn), None);
     assert_eq!(
         offered(&out, h.state.session("fast11").unwrap().conn),
         Some(vec!["fast12".into()])
     );
-    // The user nobody outranks (speed 9000) was made a branch root.
+    // Nobody outranks the users at speed 9000: nothing for them.
     assert_eq!(offered(&out, refuses), None);
-    assert!(h.state.distributed("refuses").unwrap().is_branch_root);
+    assert!(!h.state.distributed("refuses").unwrap().is_branch_root);
 }
 
 #[test]
@@ -342,15 +342,26 @@ fn offers_repeat_at_the_interval_until_a_parent_is_reported() {
 }
 
 #[test]
-fn a_user_without_candidates_becomes_a_branch_root() {
+fn only_users_that_accept_children_or_have_them_are_roots() {
     let mut h = Harness::new();
     let alone = h.login_fast("alone", 0);
     h.report(alone, seeking("alone", false));
-    assert!(!h.state.distributed("alone").unwrap().is_branch_root);
     let out = h.wait(Duration::from_secs(1));
     assert_eq!(out, vec![], "no candidate: nothing sent");
+    // Refusing children, it cannot pass searches on: searched directly.
+    assert!(!h.state.distributed("alone").unwrap().is_branch_root);
+    let searcher = h.login_fast("searcher", 0);
+    let out = h.search(searcher, 1, "q");
+    assert_eq!(sent_to(&out, alone), [file_search("searcher", 1, "q")]);
+    // Accepting children, it is a root.
+    h.request(alone, AcceptChildrenRequest { accept: true });
     assert!(h.state.distributed("alone").unwrap().is_branch_root);
-    // Until it reports a parent.
+    // Refusing again but with a child naming it: still a root.
+    let child = h.login_fast("child", 0);
+    h.report(child, member("alone", 1, false));
+    h.request(alone, AcceptChildrenRequest { accept: false });
+    assert!(h.state.distributed("alone").unwrap().is_branch_root);
+    // Until it reports a parent itself.
     let top = h.login_fast("top", 50);
     h.report(top, seeking("top", true));
     h.report(alone, member("top", 1, false));
