@@ -35,6 +35,11 @@ pub struct ServerArgs {
     /// The most connections open at once from one IP address (0: no limit).
     #[arg(long, value_name = "N", default_value_t = ServerConfig::default().max_connections_per_ip)]
     max_connections_per_ip: usize,
+    /// Turn the distributed search tree off: every global search goes
+    /// straight to every online user (as soulfind does) and no
+    /// PossibleParents is sent. For comparison and small networks.
+    #[arg(long)]
+    no_distributed_tree: bool,
 }
 
 /// An admin name must be a name someone can log in with.
@@ -46,6 +51,34 @@ fn admin_name(name: &str) -> Result<String, String> {
     }
 }
 
+impl ServerArgs {
+    /// The server's settings from the command line.
+    fn config(self) -> ServerConfig {
+        let config = ServerConfig {
+            listen: self.listen,
+            database: self.db.map_or(Database::InMemory, Database::File),
+            admins: self.add_admin,
+            max_connections_per_ip: self.max_connections_per_ip,
+            flood: if self.no_flood_limits {
+                FloodLimits::OFF
+            } else {
+                FloodLimits::default()
+            },
+            distributed_tree: !self.no_distributed_tree,
+            ..ServerConfig::default()
+        };
+        if self.insecure_test_password_cost {
+            tracing::warn!("--insecure-test-password-cost: new password hashes are weak");
+            ServerConfig {
+                password_cost: PasswordCost::TEST,
+                ..config
+            }
+        } else {
+            config
+        }
+    }
+}
+
 pub fn run(args: ServerArgs) -> ExitCode {
     return_large_allocations();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -54,27 +87,7 @@ pub fn run(args: ServerArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let config = ServerConfig {
-        listen: args.listen,
-        database: args.db.map_or(Database::InMemory, Database::File),
-        admins: args.add_admin,
-        max_connections_per_ip: args.max_connections_per_ip,
-        flood: if args.no_flood_limits {
-            FloodLimits::OFF
-        } else {
-            FloodLimits::default()
-        },
-        ..ServerConfig::default()
-    };
-    let config = if args.insecure_test_password_cost {
-        tracing::warn!("--insecure-test-password-cost: new password hashes are weak");
-        ServerConfig {
-            password_cost: PasswordCost::TEST,
-            ..config
-        }
-    } else {
-        config
-    };
+    let config = args.config();
     if config.database == Database::InMemory {
         tracing::warn!("no --db: accounts and queued messages are lost at exit");
     }
@@ -128,5 +141,42 @@ fn return_large_allocations() {
     // any other thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    fn config(args: &[&str]) -> ServerConfig {
+        let args = std::iter::once("server").chain(args.iter().copied());
+        Command::try_parse_from(args).unwrap().server.config()
+    }
+
+    #[test]
+    fn the_distributed_tree_is_on_unless_turned_off() {
+        assert!(config(&[]).distributed_tree);
+        assert!(!config(&["--no-distributed-tree"]).distributed_tree);
+    }
+
+    #[test]
+    fn test_flags_reach_the_config() {
+        let config = config(&[
+            "--insecure-test-password-cost",
+            "--no-flood-limits",
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        assert_eq!(config.password_cost, PasswordCost::TEST);
+        assert_eq!(config.flood, FloodLimits::OFF);
+        assert_eq!(config.listen.port(), 0);
     }
 }

@@ -63,7 +63,8 @@ impl Shared {
         self.start.elapsed().as_micros() as u64
     }
 
-    fn since(&self, sent_micros: u64) -> u32 {
+    /// Microseconds from `sent_micros` (see [`micros`](Self::micros)) to now.
+    pub fn since(&self, sent_micros: u64) -> u32 {
         u32::try_from(self.micros().saturating_sub(sent_micros)).unwrap_or(u32::MAX)
     }
 }
@@ -116,7 +117,8 @@ pub async fn connect_from(source: Ipv4Addr, server: SocketAddr) -> io::Result<Tc
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect"))?
 }
 
-fn login_frame(name: &str) -> Vec<u8> {
+/// A Login frame for `name` (the password is the same for every client).
+pub fn login_frame(name: &str) -> Vec<u8> {
     ServerRequest::from(LoginRequest {
         username: name.to_owned(),
         password: "load".into(),
@@ -221,7 +223,8 @@ fn received(message: ServerResponse, shared: &Shared) -> Option<Vec<u8>> {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks, even a mutex poisoned by a panicking client task.
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -23,6 +23,12 @@
 //!   millisecond and `--idle-sockets` sockets that send nothing.
 //! - `pm-max`: private messages at rising rates until p99 passes 50 ms or
 //!   a message is lost: the highest rate that kept p99 under 50 ms.
+//! - `tree`: `--tree-clients` more clients arranged in a distributed search
+//!   tree (`--tree-roots` branches of fan-out `--tree-fanout`, real D
+//!   connections on loopback) on a server of their own; `--searches` global
+//!   searches from a client outside the tree, each timed to its last
+//!   delivery, p50/p99; then the same with `--no-distributed-tree` (see
+//!   `tree.rs`).
 //! - `default-cost`: a second server with the default argon2 cost; logins
 //!   per second of `--default-cost-logins` clients.
 //!
@@ -33,6 +39,7 @@
 mod client;
 mod process;
 mod report;
+mod tree;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,6 +96,15 @@ struct Args {
     /// Sockets that connect and send nothing, in the `hostile` phase.
     #[arg(long, default_value_t = 1000)]
     idle_sockets: usize,
+    /// Clients of the `tree` phase.
+    #[arg(long, default_value_t = 1000)]
+    tree_clients: usize,
+    /// Branch roots of the `tree` phase.
+    #[arg(long, default_value_t = 10)]
+    tree_roots: usize,
+    /// Children per parent in the `tree` phase.
+    #[arg(long, default_value_t = 10)]
+    tree_fanout: usize,
     /// Clients of the `default-cost` phase.
     #[arg(long, default_value_t = 100)]
     default_cost_logins: usize,
@@ -96,7 +112,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "login,idle,pm,search,hostile,pm-max,default-cost"
+        default_value = "login,idle,pm,search,hostile,pm-max,tree,default-cost"
     )]
     phases: Vec<String>,
 }
@@ -131,7 +147,7 @@ async fn run(args: Args) -> Result<()> {
     let mut server = None;
     let needs_clients = ["login", "idle", "pm", "search", "hostile", "pm-max"];
     if needs_clients.iter().any(|p| wants(p)) {
-        let started = ServerProcess::start(&bin, !args.plain_server_args, PER_IP)?;
+        let started = ServerProcess::start(&bin, !args.plain_server_args, PER_IP, &[])?;
         println!(
             "server pid {} on {}; rss before any client: {} KiB",
             started.pid(),
@@ -182,6 +198,14 @@ async fn run(args: Args) -> Result<()> {
     shared.stop.cancel();
     drop(clients);
     drop(server);
+    if wants("tree") {
+        let layout = tree::Layout {
+            clients: args.tree_clients,
+            roots: args.tree_roots.max(1),
+            fanout: args.tree_fanout.max(1),
+        };
+        tree::tree_phase(&bin, layout, args.searches).await?;
+    }
     if wants("default-cost") {
         default_cost(&bin, args.default_cost_logins).await?;
     }
@@ -473,7 +497,7 @@ async fn pm_max(server: &ServerProcess, clients: &[Client], shared: &Shared, sec
 }
 
 async fn default_cost(bin: &std::path::Path, logins: usize) -> Result<()> {
-    let server = ServerProcess::start(bin, false, PER_IP)?;
+    let server = ServerProcess::start(bin, false, PER_IP, &[])?;
     let names: Arc<Vec<String>> = Arc::new((0..logins).map(|i| format!("cost{i}")).collect());
     let meter = CpuMeter::start(server.pid());
     let began = Instant::now();

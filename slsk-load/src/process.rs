@@ -25,8 +25,14 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `bin server` on a free loopback port with a fresh database in
     /// a temporary directory; `new_options` adds the test password cost and
-    /// the per-address cap (off for builds that lack those options).
-    pub fn start(bin: &Path, new_options: bool, per_ip: usize) -> std::io::Result<Self> {
+    /// the per-address cap (off for builds that lack those options), and
+    /// `extra` any further options.
+    pub fn start(
+        bin: &Path,
+        new_options: bool,
+        per_ip: usize,
+        extra: &[&str],
+    ) -> std::io::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut command = Command::new(bin);
         command
@@ -42,6 +48,7 @@ impl ServerProcess {
                 .arg("--insecure-test-password-cost")
                 .args(["--max-connections-per-ip", &per_ip.to_string()]);
         }
+        command.args(extra);
         let mut child = command.spawn()?;
         let stderr = child.stderr.take().expect("piped");
         let kills = Arc::new(AtomicU64::new(0));

@@ -173,6 +173,21 @@ pub struct ServerConfig {
     pub parent_min_speed: u32,
     /// ParentSpeedRatio(84) sent at login. Default 50 (the official value).
     pub parent_speed_ratio: u32,
+    /// Whether global and wishlist searches travel through the distributed
+    /// tree. When true (the default, as the official server): branch roots
+    /// get them as EmbeddedMessage(93) and pass them down their branch,
+    /// users outside the tree get FileSearch(26) directly, and users without
+    /// a parent get PossibleParents(102). When false (as soulfind; for
+    /// comparison and small networks): every global search goes as
+    /// FileSearch(26) to every online user but the searcher, and no
+    /// PossibleParents is sent. The distributed reports are still recorded.
+    pub distributed_tree: bool,
+    /// How often a user without a distributed parent is sent
+    /// PossibleParents(102) (the first soon after it says it has none, then
+    /// at this interval until it reports one). Default 60 s (aioslsk's
+    /// observation of the official server). The timer runs at the driver's
+    /// tick, once a second.
+    pub possible_parents_interval: Duration,
     /// WishlistInterval(104) for ordinary users, in seconds. Default 720.
     pub wishlist_interval: u32,
     /// WishlistInterval(104) for privileged users, in seconds. Default 120.
@@ -222,6 +237,8 @@ impl Default for ServerConfig {
             registration_open: true,
             parent_min_speed: 1,
             parent_speed_ratio: 50,
+            distributed_tree: true,
+            possible_parents_interval: Duration::from_secs(60),
             wishlist_interval: 720,
             wishlist_interval_privileged: 120,
             max_room_users: 1000,

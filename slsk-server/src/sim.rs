@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 use arbitrary::{Arbitrary, Unstructured};
 use slsk_proto::ArbitraryMessage;
 use slsk_proto::server::{
-    AddUserRequest, AddUserResponseUser, FileSearchRequest, GetUserStatusRequest, LoginRequest,
-    NewPasswordRequest, PrivateChatMessageAckRequest, PrivateChatMessageRequest,
-    PrivateChatMessageUsersRequest, RemoveUserRequest, ServerRequest, ServerResponse,
-    SetStatusRequest,
+    AcceptChildrenRequest, AddUserRequest, AddUserResponseUser, BranchLevelRequest,
+    BranchRootRequest, FileSearchRequest, GetUserStatusRequest, LoginRequest, NewPasswordRequest,
+    PrivateChatMessageAckRequest, PrivateChatMessageRequest, PrivateChatMessageUsersRequest,
+    RemoveUserRequest, SendUploadSpeedRequest, ServerRequest, ServerResponse, SetListenPortRequest,
+    SetStatusRequest, ToggleParentSearchRequest,
 };
 use slsk_proto::tables::UserStatus;
 
@@ -59,6 +60,14 @@ pub const CHECKS: &[(&str, Check)] = &[
         "pending messages only for registered users",
         pending_only_for_accounts,
     ),
+    (
+        "the branch index matches the reported roots",
+        branch_index_matches_reports,
+    ),
+    (
+        "possible parents are online, accept children, outside the asker's branch",
+        possible_parents_are_sound,
+    ),
 ];
 
 /// What the clients were told, as far as the checks need it.
@@ -72,6 +81,9 @@ pub struct Observed {
     pub status_seen: HashMap<(ConnId, String), UserStatus>,
     /// Private message ids seen, for acknowledgements.
     pub chat_ids: Vec<u32>,
+    /// The PossibleParents sent during the last operation: the connection
+    /// and the candidate names.
+    pub parents_offered: Vec<(ConnId, Vec<String>)>,
 }
 
 impl Observed {
@@ -90,6 +102,10 @@ impl Observed {
                         .insert((*conn, status.username.clone()), status.status);
                 }
                 ServerResponse::PrivateChatMessage(pm) => self.chat_ids.push(pm.chat_id),
+                ServerResponse::PotentialParents(offer) => self.parents_offered.push((
+                    *conn,
+                    offer.parents.iter().map(|p| p.username.clone()).collect(),
+                )),
                 _ => {}
             },
             Output::Close { conn } => self.forget(*conn),
@@ -139,6 +155,7 @@ impl Sim {
     /// Applies one operation and everything it leads to (password jobs
     /// included).
     pub fn apply(&mut self, operation: Operation) {
+        self.observed.parents_offered.clear();
         match operation {
             Operation::Connect => {
                 let conn = self.next_conn;
@@ -191,7 +208,7 @@ impl Sim {
         }
         let conn = *u.choose(&open)?;
         let name = |u: &mut Unstructured<'_>| u.choose(&NAMES).map(|n| (*n).to_owned());
-        let request: ServerRequest = match u.int_in_range(0..=15)? {
+        let request: ServerRequest = match u.int_in_range(0..=21)? {
             0 => return Ok(Operation::Disconnect(conn)),
             1 => return Ok(Operation::Wait(u.arbitrary()?)),
             2 | 3 => LoginRequest {
@@ -235,6 +252,30 @@ impl Sim {
                 password: u.choose(&["pw", "other"])?.to_string(),
             }
             .into(),
+            // The distributed tree, with names that meet.
+            13 => ToggleParentSearchRequest {
+                enable: u.arbitrary()?,
+            }
+            .into(),
+            14 => AcceptChildrenRequest {
+                accept: u.arbitrary()?,
+            }
+            .into(),
+            15 => BranchRootRequest { username: name(u)? }.into(),
+            16 => BranchLevelRequest {
+                level: u.int_in_range(0..=3)?,
+            }
+            .into(),
+            17 => SetListenPortRequest {
+                port: u.int_in_range(1..=3)?,
+                obfuscation_type: None,
+                obfuscated_port: None,
+            }
+            .into(),
+            18 => SendUploadSpeedRequest {
+                speed: u.int_in_range(0..=3)?,
+            }
+            .into(),
             // Anything at all, of any code the schema knows (or not).
             _ => {
                 let codes = ServerRequest::sample_codes();
@@ -252,6 +293,8 @@ pub fn run(data: &[u8]) -> Result<(), String> {
     let mut u = Unstructured::new(data);
     let config = ServerConfig {
         password_cost: PasswordCost::TEST,
+        possible_parents_interval: Duration::from_secs(u.int_in_range(1..=120).unwrap_or(60)),
+        distributed_tree: u.ratio(7, 8).unwrap_or(true),
         registration_open: bool::arbitrary(&mut u).unwrap_or(true) || u.is_empty(),
         max_users: u.int_in_range(1..=5).unwrap_or(5),
         ..ServerConfig::default()
@@ -357,4 +400,60 @@ fn pending_only_for_accounts(sim: &Sim) -> Result<(), String> {
         Ok(names) => Err(format!("messages pending for {names:?}")),
         Err(e) => Err(format!("store: {e}")),
     }
+}
+
+fn branch_index_matches_reports(sim: &Sim) -> Result<(), String> {
+    let state = &sim.state;
+    for session in state.sessions() {
+        let Some(info) = state.distributed(session.username) else {
+            return Err(format!("{} has no distributed state", session.username));
+        };
+        if info.branch_root != session.username
+            && !state
+                .branch_members(&info.branch_root)
+                .is_some_and(|m| m.contains(session.username))
+        {
+            return Err(format!(
+                "{} names {} as root, unindexed",
+                session.username, info.branch_root
+            ));
+        }
+    }
+    for (root, members) in state.branch_index() {
+        if members.is_empty() {
+            return Err(format!("an empty entry for {root}"));
+        }
+        for member in members {
+            let named = state.distributed(member).map(|i| i.branch_root);
+            if named.as_deref() != Some(root) || member == root {
+                return Err(format!(
+                    "indexed under {root}: {member}, which names {named:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn possible_parents_are_sound(sim: &Sim) -> Result<(), String> {
+    let state = &sim.state;
+    for (conn, parents) in &sim.observed.parents_offered {
+        let asker = state
+            .connections()
+            .find(|c| c.conn == *conn)
+            .and_then(|c| c.user)
+            .ok_or_else(|| format!("PossibleParents to {conn}, not logged in"))?;
+        if parents.is_empty() || parents.len() > crate::state::MAX_POSSIBLE_PARENTS {
+            return Err(format!("{} candidates for {asker}", parents.len()));
+        }
+        for parent in parents {
+            let Some(info) = state.distributed(parent) else {
+                return Err(format!("{parent}, offered to {asker}, is offline"));
+            };
+            if parent == asker || info.branch_root == asker || !info.accepts_children {
+                return Err(format!("{parent} offered to {asker}: {info:?}"));
+            }
+        }
+    }
+    Ok(())
 }

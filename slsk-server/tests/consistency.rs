@@ -67,3 +67,53 @@ fn past_fuzz_failures_stay_fixed() {
         }
     }
 }
+
+/// A sequence that exercises the distributed checks for sure: bob offers
+/// to be a parent, alice looks for one and is offered bob.
+#[test]
+fn a_user_looking_for_a_parent_is_offered_one() {
+    use slsk_proto::server::{
+        AcceptChildrenRequest, LoginRequest, SendUploadSpeedRequest, SetListenPortRequest,
+        ToggleParentSearchRequest,
+    };
+    use slsk_server::sim::{Operation, Sim};
+    use slsk_server::{PasswordCost, ServerConfig};
+
+    let mut sim = Sim::new(ServerConfig {
+        password_cost: PasswordCost::TEST,
+        ..ServerConfig::default()
+    });
+    for (conn, name) in [(1, "alice"), (2, "bob")] {
+        sim.apply(Operation::Connect);
+        let login = LoginRequest {
+            username: name.into(),
+            password: "pw".into(),
+            version: 160,
+            md5_hash: None,
+            minor_version: Some(1),
+        };
+        sim.apply(Operation::Request(conn, login.into()));
+        sim.apply(Operation::Request(
+            conn,
+            ToggleParentSearchRequest { enable: true }.into(),
+        ));
+    }
+    let port = SetListenPortRequest {
+        port: 2234,
+        obfuscation_type: None,
+        obfuscated_port: None,
+    };
+    sim.apply(Operation::Request(2, port.into()));
+    sim.apply(Operation::Request(
+        2,
+        SendUploadSpeedRequest { speed: 100 }.into(),
+    ));
+    sim.apply(Operation::Request(
+        2,
+        AcceptChildrenRequest { accept: true }.into(),
+    ));
+    sim.apply(Operation::Wait(1));
+    sim.check().unwrap();
+    assert_eq!(sim.observed.parents_offered, [(1, vec!["bob".to_owned()])]);
+    assert!(sim.state.distributed("bob").unwrap().is_branch_root);
+}

@@ -269,6 +269,7 @@ impl ServerState {
             invitations: false,
             interests,
             flood: FloodBuckets::new(&self.config.flood, now.instant),
+            tree: Default::default(),
         };
         let privileged = session.is_privileged(now);
         session.privileged = privileged;
@@ -330,6 +331,7 @@ impl ServerState {
                 }
             }
         }
+        self.leave_tree(username, &session);
         tracing::info!(conn = session.conn, user = %username, "logged out");
         let privileged = session.is_privileged(now);
         self.status_to_watchers(username, UserStatus::Offline, privileged);

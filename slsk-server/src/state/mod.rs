@@ -12,11 +12,12 @@
 //! messages (`chat`), `search`, `rooms` (public rooms and the public chat
 //! feed), `private_rooms`, `tickers`, `privileges`, `interests`, `admin`
 //! (commands by private message to `server`) and `flood` (per-user rate
-//! limits). The distributed tree is not handled yet: its requests are
-//! ignored and logged at debug level.
+//! limits) and `distributed` (the distributed search tree: parent
+//! candidates, search delivery to branch roots).
 
 mod admin;
 mod chat;
+mod distributed;
 mod flood;
 mod inspect;
 mod interests;
@@ -47,8 +48,9 @@ use crate::store::{Store, StoredStats};
 use flood::FloodKind;
 use search::Audience;
 
+pub use distributed::MAX_POSSIBLE_PARENTS;
 pub use flood::FloodDrops;
-pub use inspect::{ConnectionView, SessionView};
+pub use inspect::{ConnectionView, DistributedInfo, SessionView};
 pub use interests::{Interests, MAX_INTERESTS, MAX_ITEM_BYTES};
 pub use login::{MAX_USERNAME_BYTES, SERVER_NAME, UsernameProblem, check_username};
 pub use rooms::{MAX_ROOM_NAME_BYTES, check_room_name};
@@ -165,6 +167,8 @@ struct Session {
     /// Liked and hated items, mirrored in the store.
     interests: Interests,
     flood: flood::FloodBuckets,
+    /// Its place in the distributed tree, as it reported it.
+    tree: distributed::TreePosition,
 }
 
 impl Session {
@@ -187,6 +191,9 @@ pub struct ServerState {
     /// Every room in use: private rooms (always), and public rooms that have
     /// users or tickers.
     rooms: BTreeMap<String, rooms::Room>,
+    /// For each reported branch root, the online users that name it
+    /// (BranchRoot 127, the user itself excluded).
+    branches: HashMap<String, BTreeSet<String>>,
     flood_drops: FloodDrops,
     /// When the privilege flags were last checked for expiry.
     last_privilege_sweep: Option<Instant>,
@@ -226,6 +233,7 @@ impl ServerState {
             sessions: HashMap::new(),
             watchers: HashMap::new(),
             rooms: BTreeMap::new(),
+            branches: HashMap::new(),
             flood_drops: FloodDrops::default(),
             last_privilege_sweep: None,
             rng,
@@ -293,10 +301,12 @@ impl ServerState {
     }
 
     /// Periodic work: closes connections that have not logged in within the
-    /// login timeout (including banned users, who get no reply), and every
-    /// 15 s announces privileges that ended.
+    /// login timeout (including banned users, who get no reply), every
+    /// 15 s announces privileges that ended, and sends PossibleParents to
+    /// users looking for a distributed parent whose turn has come.
     pub fn tick(&mut self, now: Now) {
         self.sweep_privileges(now);
+        self.offer_parents(now);
         let timeout = self.config.login_timeout;
         let expired: Vec<ConnId> = self
             .connections
@@ -364,6 +374,13 @@ impl ServerState {
             R::PrivateChatMessageUsers(m) => self.message_users(me, &m.usernames, &m.message, now),
             R::FileSearch(m) => self.search(me, m.ticket, &m.query, Audience::Everyone, now),
             R::WishlistSearch(m) => self.search(me, m.ticket, &m.query, Audience::Everyone, now),
+            // The distributed tree.
+            R::ToggleParentSearch(m) => self.have_no_parent(me, m.enable, now),
+            R::AcceptChildren(m) => self.accept_children(me, m.accept),
+            R::BranchLevel(m) => self.branch_level(me, m.level),
+            R::BranchRoot(m) => self.branch_root(me, m.username),
+            R::ChildDepth(m) => self.child_depth(me, m.depth),
+            R::ParentIP(_) => tracing::debug!(conn, "ParentIP (obsolete): ignored"),
             R::UserSearch(m) => {
                 self.search(me, m.ticket, &m.query, Audience::User(&m.username), now)
             }

@@ -1,5 +1,5 @@
 //! Searches: the checks, and the one place that decides who receives a
-//! search (so the distributed tree can replace the global fan-out later).
+//! search (global ones through the distributed tree: `distributed.rs`).
 
 use std::collections::BTreeSet;
 
@@ -12,7 +12,7 @@ use super::{ConnId, Now, ServerState};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Audience<'a> {
     /// FileSearch(26) and WishlistSearch(103): every online user but the
-    /// searcher.
+    /// searcher, through the distributed tree when it is on.
     Everyone,
     /// UserSearch(42): that user alone, if online.
     User(&'a str),
@@ -72,10 +72,12 @@ impl ServerState {
     /// the query is over the size limit or matches an excluded phrase, in
     /// which case it is dropped silently.
     ///
-    /// Global and wishlist searches go to every online user except the
-    /// searcher: soulfind includes the searcher, but a client has no use for
-    /// its own query and the official server (through the distributed tree)
-    /// does not send it back either. Soulfind batches searches every 650 ms;
+    /// Global and wishlist searches reach every online user except the
+    /// searcher (soulfind includes the searcher, but a client has no use for
+    /// its own query): through the distributed tree when
+    /// [`distributed_tree`](crate::ServerConfig::distributed_tree) is on
+    /// (see `distribute_search`), otherwise as FileSearch(26) to each.
+    /// Soulfind batches searches every 650 ms;
     /// this sends at once, relying on the per-connection queue limits and
     /// the per-user search rate ([`FloodLimits::searches`](crate::FloodLimits)).
     pub(super) fn search(
@@ -96,12 +98,7 @@ impl ServerState {
             return;
         }
         let targets: Vec<ConnId> = match audience {
-            Audience::Everyone => self
-                .sessions
-                .iter()
-                .filter(|(name, _)| name.as_str() != me)
-                .map(|(_, s)| s.conn)
-                .collect(),
+            Audience::Everyone => return self.distribute_search(me, ticket, query),
             Audience::User(name) => self.conn_of(name).into_iter().collect(),
             Audience::Room(name) => match self.rooms.get(name) {
                 Some(room) if !room.is_private() || room.has_joined(me) || room.may_enter(me) => {

@@ -1160,6 +1160,7 @@ fn related_searches_are_always_empty() {
 
 mod admin;
 mod churn;
+mod distributed;
 mod private_rooms;
 mod rooms;
 mod social;
