@@ -22,10 +22,13 @@ use arbitrary::{Arbitrary, Unstructured};
 use slsk_proto::ArbitraryMessage;
 use slsk_proto::server::{
     AcceptChildrenRequest, AddUserRequest, AddUserResponseUser, BranchLevelRequest,
-    BranchRootRequest, FileSearchRequest, GetUserStatusRequest, LoginRequest, NewPasswordRequest,
-    PrivateChatMessageAckRequest, PrivateChatMessageRequest, PrivateChatMessageUsersRequest,
-    RemoveUserRequest, SendUploadSpeedRequest, ServerRequest, ServerResponse, SetListenPortRequest,
-    SetStatusRequest, ToggleParentSearchRequest,
+    BranchRootRequest, FileSearchRequest, GetUserStatusRequest, JoinRoomRequest, LeaveRoomRequest,
+    LoginRequest, NewPasswordRequest, PrivateChatMessageAckRequest, PrivateChatMessageRequest,
+    PrivateChatMessageUsersRequest, PrivateRoomDropMembershipRequest,
+    PrivateRoomDropOwnershipRequest, PrivateRoomGrantMembershipRequest,
+    PrivateRoomRevokeMembershipRequest, RemoveUserRequest, SendUploadSpeedRequest, ServerRequest,
+    ServerResponse, SetListenPortRequest, SetStatusRequest, ToggleParentSearchRequest,
+    TogglePrivateRoomInvitesRequest,
 };
 use slsk_proto::tables::UserStatus;
 
@@ -35,6 +38,9 @@ use crate::store::Store;
 
 /// The names the operations use, so that users meet each other.
 pub const NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+/// The room names the operations use, so that users meet in them.
+pub const ROOMS: [&str; 2] = ["lobby", "club"];
 
 /// At most this many operations per run, so that every input is quick.
 pub const MAX_OPERATIONS: usize = 256;
@@ -68,6 +74,10 @@ pub const CHECKS: &[(&str, Check)] = &[
         "possible parents are online, accept children, outside the asker's branch",
         possible_parents_are_sound,
     ),
+    (
+        "room members are online and know they are in the room",
+        room_members_know,
+    ),
 ];
 
 /// What the clients were told, as far as the checks need it.
@@ -84,6 +94,9 @@ pub struct Observed {
     /// The PossibleParents sent during the last operation: the connection
     /// and the candidate names.
     pub parents_offered: Vec<(ConnId, Vec<String>)>,
+    /// The rooms each connection was told it joined (JoinRoom) and not
+    /// told it left since (LeaveRoom).
+    pub in_room: BTreeSet<(ConnId, String)>,
 }
 
 impl Observed {
@@ -102,6 +115,12 @@ impl Observed {
                         .insert((*conn, status.username.clone()), status.status);
                 }
                 ServerResponse::PrivateChatMessage(pm) => self.chat_ids.push(pm.chat_id),
+                ServerResponse::JoinRoom(joined) => {
+                    self.in_room.insert((*conn, joined.room_name.clone()));
+                }
+                ServerResponse::LeaveRoom(left) => {
+                    self.in_room.remove(&(*conn, left.room_name.clone()));
+                }
                 ServerResponse::PotentialParents(offer) => self.parents_offered.push((
                     *conn,
                     offer.parents.iter().map(|p| p.username.clone()).collect(),
@@ -116,6 +135,7 @@ impl Observed {
     fn forget(&mut self, conn: ConnId) {
         self.open.remove(&conn);
         self.status_seen.retain(|(c, _), _| *c != conn);
+        self.in_room.retain(|(c, _)| *c != conn);
     }
 }
 
@@ -208,7 +228,8 @@ impl Sim {
         }
         let conn = *u.choose(&open)?;
         let name = |u: &mut Unstructured<'_>| u.choose(&NAMES).map(|n| (*n).to_owned());
-        let request: ServerRequest = match u.int_in_range(0..=21)? {
+        let room = |u: &mut Unstructured<'_>| u.choose(&ROOMS).map(|n| (*n).to_owned());
+        let request: ServerRequest = match u.int_in_range(0..=28)? {
             0 => return Ok(Operation::Disconnect(conn)),
             1 => return Ok(Operation::Wait(u.arbitrary()?)),
             2 | 3 => LoginRequest {
@@ -274,6 +295,32 @@ impl Sim {
             .into(),
             18 => SendUploadSpeedRequest {
                 speed: u.int_in_range(0..=3)?,
+            }
+            .into(),
+            // Rooms, public and private, with names that meet.
+            19 | 20 => JoinRoomRequest {
+                room_name: room(u)?,
+                is_private: u.arbitrary()?,
+            }
+            .into(),
+            21 => LeaveRoomRequest {
+                room_name: room(u)?,
+            }
+            .into(),
+            22 => PrivateRoomGrantMembershipRequest {
+                room: room(u)?,
+                username: name(u)?,
+            }
+            .into(),
+            23 => PrivateRoomRevokeMembershipRequest {
+                room: room(u)?,
+                username: name(u)?,
+            }
+            .into(),
+            24 => PrivateRoomDropMembershipRequest { room: room(u)? }.into(),
+            25 => PrivateRoomDropOwnershipRequest { room: room(u)? }.into(),
+            26 => TogglePrivateRoomInvitesRequest {
+                enable: u.arbitrary()?,
             }
             .into(),
             // Anything at all, of any code the schema knows (or not).
@@ -453,6 +500,55 @@ fn possible_parents_are_sound(sim: &Sim) -> Result<(), String> {
             if parent == asker || info.branch_root == asker || !info.accepts_children {
                 return Err(format!("{parent} offered to {asker}: {info:?}"));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Everyone in a room's joined list is online, has the room among its own,
+/// and was told it joined; and the other way round: a user's rooms list it,
+/// and a logged-in connection told it is in a room is in it.
+fn room_members_know(sim: &Sim) -> Result<(), String> {
+    let state = &sim.state;
+    for (room, joined) in state.rooms() {
+        for user in joined {
+            let Some(session) = state.session(user) else {
+                return Err(format!("{user} is in {room} but offline"));
+            };
+            if !session.rooms.contains(room) {
+                return Err(format!("{user} is in {room}, which its session lacks"));
+            }
+            if !sim
+                .observed
+                .in_room
+                .contains(&(session.conn, room.to_owned()))
+            {
+                return Err(format!("{user} is in {room} but was not told so"));
+            }
+        }
+    }
+    for session in state.sessions() {
+        for room in session.rooms {
+            let listed = state
+                .rooms()
+                .any(|(name, joined)| name == room && joined.iter().any(|u| u == session.username));
+            if !listed {
+                return Err(format!(
+                    "{} lists {room}, which does not list it",
+                    session.username
+                ));
+            }
+        }
+    }
+    for (conn, room) in &sim.observed.in_room {
+        let user = state
+            .connections()
+            .find(|c| c.conn == *conn)
+            .and_then(|c| c.user);
+        if let Some(user) = user
+            && !state.session(user).is_some_and(|s| s.rooms.contains(room))
+        {
+            return Err(format!("{user} was told it is in {room}, but is not"));
         }
     }
     Ok(())

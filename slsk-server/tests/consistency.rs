@@ -117,3 +117,75 @@ fn a_user_looking_for_a_parent_is_offered_one() {
     assert_eq!(sim.observed.parents_offered, [(1, vec!["bob".to_owned()])]);
     assert!(sim.state.distributed("bob").unwrap().is_branch_root);
 }
+
+/// A sequence that exercises the room check for sure: two users join a
+/// private room (the second as a granted member), one leaves the network,
+/// the owner gives the room up (staying in it, now public), then leaves it.
+#[test]
+fn room_members_stay_known_through_joins_grants_and_departures() {
+    use slsk_proto::server::{
+        JoinRoomRequest, LeaveRoomRequest, LoginRequest, PrivateRoomDropOwnershipRequest,
+        PrivateRoomGrantMembershipRequest, TogglePrivateRoomInvitesRequest,
+    };
+    use slsk_server::sim::{Operation, Sim};
+    use slsk_server::{PasswordCost, ServerConfig};
+
+    let mut sim = Sim::new(ServerConfig {
+        password_cost: PasswordCost::TEST,
+        ..ServerConfig::default()
+    });
+    let mut step = |sim: &mut Sim, operation| {
+        sim.apply(operation);
+        sim.check().unwrap();
+    };
+    for (conn, name) in [(1, "alice"), (2, "bob")] {
+        step(&mut sim, Operation::Connect);
+        let login = LoginRequest {
+            username: name.into(),
+            password: "pw".into(),
+            version: 160,
+            md5_hash: None,
+            minor_version: Some(1),
+        };
+        step(&mut sim, Operation::Request(conn, login.into()));
+    }
+    let join = |private| JoinRoomRequest {
+        room_name: "club".into(),
+        is_private: Some(private),
+    };
+    step(&mut sim, Operation::Request(1, join(1).into()));
+    let invites = TogglePrivateRoomInvitesRequest { enable: true };
+    step(&mut sim, Operation::Request(2, invites.into()));
+    let grant = PrivateRoomGrantMembershipRequest {
+        room: "club".into(),
+        username: "bob".into(),
+    };
+    step(&mut sim, Operation::Request(1, grant.into()));
+    step(&mut sim, Operation::Request(2, join(0).into()));
+    let joined: Vec<_> = sim
+        .state
+        .rooms()
+        .map(|(r, j)| (r.to_owned(), j.to_vec()))
+        .collect();
+    assert_eq!(
+        joined,
+        [(
+            "club".to_owned(),
+            vec!["alice".to_owned(), "bob".to_owned()]
+        )]
+    );
+    assert!(sim.observed.in_room.contains(&(2, "club".to_owned())));
+
+    step(&mut sim, Operation::Disconnect(2));
+    let drop = PrivateRoomDropOwnershipRequest {
+        room: "club".into(),
+    };
+    step(&mut sim, Operation::Request(1, drop.into()));
+    assert!(sim.observed.in_room.contains(&(1, "club".to_owned())));
+    let leave = LeaveRoomRequest {
+        room_name: "club".into(),
+    };
+    step(&mut sim, Operation::Request(1, leave.into()));
+    assert!(sim.state.session("alice").unwrap().rooms.is_empty());
+    assert!(sim.observed.in_room.is_empty());
+}

@@ -16,6 +16,8 @@ pub struct SessionView<'a> {
     pub status: UserStatus,
     /// The users it watches (AddUser), itself excluded.
     pub watching: &'a BTreeSet<String>,
+    /// The rooms it has joined.
+    pub rooms: &'a BTreeSet<String>,
 }
 
 /// A user's distributed state as the server sees it (see
@@ -56,6 +58,7 @@ impl ServerState {
             conn: s.conn,
             status: s.status,
             watching: &s.watching,
+            rooms: &s.rooms,
         })
     }
 
@@ -68,7 +71,16 @@ impl ServerState {
                 conn: s.conn,
                 status: s.status,
                 watching: &s.watching,
+                rooms: &s.rooms,
             })
+    }
+
+    /// Every room in use (public rooms with someone in them, private rooms
+    /// that exist) with the users who have joined it, in join order.
+    pub fn rooms(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.rooms
+            .iter()
+            .map(|(name, room)| (name.as_str(), room.joined.as_slice()))
     }
 
     /// Every connection the state knows, in no particular order.
