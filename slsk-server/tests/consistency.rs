@@ -134,7 +134,7 @@ fn room_members_stay_known_through_joins_grants_and_departures() {
         password_cost: PasswordCost::TEST,
         ..ServerConfig::default()
     });
-    let mut step = |sim: &mut Sim, operation| {
+    let step = |sim: &mut Sim, operation| {
         sim.apply(operation);
         sim.check().unwrap();
     };
