@@ -84,7 +84,7 @@ pub(crate) struct Driver {
     #[cfg(feature = "shares")]
     sharing: Option<super::shares::Sharing>,
     /// Sees the server messages of the distributed network.
-    distributed: Option<super::distributed::DistributedHandle>,
+    distributed: Option<super::distributed::ServerFeed>,
     /// Events the stream had no room for yet. While it is not empty the task
     /// does not read from the server, so it holds at most the events of one
     /// input.
@@ -211,10 +211,7 @@ impl Driver {
     }
 
     /// Hands the distributed network its server messages.
-    pub(crate) fn with_distributed(
-        mut self,
-        distributed: super::distributed::DistributedHandle,
-    ) -> Self {
+    pub(crate) fn with_distributed(mut self, distributed: super::distributed::ServerFeed) -> Self {
         self.distributed = Some(distributed);
         self
     }

@@ -251,6 +251,10 @@ impl Client {
                 span.clone(),
             )
         });
+        let (distributed_feed, distributed) = match distributed {
+            Some((feed, handle)) => (Some(feed), Some(handle)),
+            None => (None, None),
+        };
         let peer_task = match &distributed {
             Some(handle) => peer_task.with_distributed(handle.clone()),
             None => peer_task,
@@ -269,8 +273,8 @@ impl Client {
         );
         #[cfg(feature = "shares")]
         let driver = driver.with_sharing(sharing.clone());
-        let driver = match &distributed {
-            Some(handle) => driver.with_distributed(handle.clone()),
+        let driver = match distributed_feed {
+            Some(feed) => driver.with_distributed(feed),
             None => driver,
         };
         tokio::spawn(driver.run().instrument(span));

@@ -57,15 +57,22 @@ const SERVER_BACKLOG: usize = 256;
 /// own, shorter, timeouts).
 const CONNECT_LIMIT: Duration = Duration::from_secs(60);
 
-/// The client's side of the distributed task. Cheap to clone.
+/// The session driver's side of the distributed task: the task ends when
+/// this is dropped (the session ended).
+#[derive(Debug)]
+pub(crate) struct ServerFeed {
+    server: mpsc::Sender<ServerResponse>,
+}
+
+/// The other side of the distributed task, for the peer task and the
+/// [`Client`](crate::client::Client) handles. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct DistributedHandle {
-    server: mpsc::Sender<ServerResponse>,
     incoming: mpsc::Sender<(String, DistributedConnection)>,
     shared: SharedDistributed,
 }
 
-impl DistributedHandle {
+impl ServerFeed {
     /// Passes a server message on if the distributed network cares.
     pub(crate) fn server_message(&self, message: &ServerResponse) {
         let relevant = matches!(
@@ -86,7 +93,9 @@ impl DistributedHandle {
             );
         }
     }
+}
 
+impl DistributedHandle {
     /// A `D` connection a peer opened to us.
     pub(crate) fn incoming(&self, username: String, connection: DistributedConnection) {
         if self.incoming.try_send((username, connection)).is_err() {
@@ -100,8 +109,8 @@ impl DistributedHandle {
     }
 }
 
-/// Starts the distributed task for `own_username`. It ends when every
-/// handle is gone (the session ended), closing its connections.
+/// Starts the distributed task for `own_username`. It ends when the
+/// [`ServerFeed`] is dropped (the session ended), closing its connections.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn start(
     own_username: &str,
@@ -112,7 +121,7 @@ pub(crate) fn start(
     events: mpsc::Sender<Event>,
     answer: Option<AnswerFn>,
     span: tracing::Span,
-) -> DistributedHandle {
+) -> (ServerFeed, DistributedHandle) {
     let (server_tx, server_rx) = mpsc::channel(SERVER_QUEUE);
     let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
     let (inputs_tx, inputs_rx) = mpsc::channel(INPUT_QUEUE);
@@ -139,11 +148,13 @@ pub(crate) fn start(
         answer,
     };
     tokio::spawn(task.run().instrument(span));
-    DistributedHandle {
-        server: server_tx,
-        incoming: incoming_tx,
-        shared,
-    }
+    (
+        ServerFeed { server: server_tx },
+        DistributedHandle {
+            incoming: incoming_tx,
+            shared,
+        },
+    )
 }
 
 /// What a connection task reports.
@@ -287,6 +298,7 @@ impl Task {
         for (_, conn) in self.conns.drain() {
             conn.abort();
         }
+        self.shared.set(DistributedState::default());
     }
 
     /// Starts the tasks of a new connection. A child gets a writer; every

@@ -78,7 +78,7 @@ mod tests;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub(crate) use driver::{DistributedHandle, start};
+pub(crate) use driver::{DistributedHandle, ServerFeed, start};
 
 /// Candidate parents connected to at once.
 pub const MAX_CANDIDATES: usize = 10;

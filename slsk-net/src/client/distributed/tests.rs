@@ -226,7 +226,10 @@ fn candidates_are_capped_and_failures_free_their_place() {
 fn a_silent_or_garbling_or_lying_candidate_is_closed() {
     let now = Instant::now();
     let mut m = machine(now);
-    m.server_message(&possible_parents(&["silent", "garbage", "deep", "loop", "empty"]), now);
+    m.server_message(
+        &possible_parents(&["silent", "garbage", "deep", "loop", "empty"]),
+        now,
+    );
     drain(&mut m);
     for (i, name) in ["silent", "garbage", "deep", "loop", "empty"]
         .iter()
@@ -248,7 +251,10 @@ fn a_silent_or_garbling_or_lying_candidate_is_closed() {
         ]
     );
     let deadline = m.next_deadline().unwrap();
-    assert_eq!(deadline, now + DistributedConfig::default().candidate_timeout);
+    assert_eq!(
+        deadline,
+        now + DistributedConfig::default().candidate_timeout
+    );
     m.timer(deadline);
     assert_eq!(drain(&mut m), [Action::Close(0)]);
 }
@@ -482,7 +488,13 @@ fn the_limit_comes_from_our_speed_and_the_server_values() {
     let limit_with = |speed: u32, min: u32, ratio: u32| {
         let mut m = machine(now);
         m.timer(now + Duration::from_secs(3600)); // a root: takes children
-        m.server_message(&ParentMinSpeedResponse { parent_min_speed: min }.into(), now);
+        m.server_message(
+            &ParentMinSpeedResponse {
+                parent_min_speed: min,
+            }
+            .into(),
+            now,
+        );
         m.server_message(
             &ParentSpeedRatioResponse {
                 parent_speed_ratio: ratio,
