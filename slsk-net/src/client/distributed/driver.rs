@@ -389,7 +389,7 @@ impl Task {
                         }
                     }
                 }
-                Action::Server(request) => self.to_server(request),
+                Action::Server(request) => self.send_server(request),
                 Action::Answer {
                     username,
                     ticket,
@@ -421,10 +421,10 @@ impl Task {
         });
     }
 
-    fn to_server(&mut self, request: ServerRequest) {
+    fn send_server(&mut self, request: ServerRequest) {
         if self.server_outbox.is_empty() {
             match self.to_server.try_send(request) {
-                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
                 Err(mpsc::error::TrySendError::Full(request)) => {
                     self.server_outbox.push_back(request)
                 }
