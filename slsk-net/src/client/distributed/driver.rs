@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::StreamExt;
+use bytes::{Bytes, BytesMut};
+use futures_util::{FutureExt, StreamExt};
 use slsk_proto::Limits;
 use slsk_proto::server::{ServerRequest, ServerResponse};
 use tokio::io::AsyncWriteExt;
@@ -42,11 +42,19 @@ const SERVER_QUEUE: usize = 1024;
 const INCOMING_QUEUE: usize = 64;
 /// Frames and closings from the connection tasks.
 const INPUT_QUEUE: usize = 1024;
-/// Frames taken from the input queue at once.
-const INPUT_BATCH: usize = 256;
-/// Frames queued for one child, whatever their size (the byte limit is
-/// [`DistributedConfig::child_queue_bytes`]).
-const CHILD_QUEUE_FRAMES: usize = 64 * 1024;
+/// Gathered frames are queued on the children once they reach this size
+/// (and at the end of each batch of inputs).
+const FORWARD_CHUNK: usize = 64 * 1024;
+/// Inputs taken from the input queue at once.
+const INPUT_BATCH: usize = 64;
+/// Frames a reader sends in one input.
+const READ_BATCH: usize = 256;
+/// The smallest frame (length and code): a child's queue holds at most
+/// [`DistributedConfig::child_queue_bytes`] / this many frames, so the
+/// byte limit is always the one that trips.
+const SMALLEST_FRAME: usize = 5;
+/// Past what a tokio channel can count.
+const MAX_CHILD_QUEUE_FRAMES: usize = 1 << 28;
 /// Frames a child writer takes at once (written in one `write_all`).
 const WRITE_BATCH: usize = 512;
 /// Events kept while the application does not read them; more are dropped.
@@ -146,6 +154,7 @@ pub(crate) fn start(
         event_outbox: VecDeque::new(),
         shared: shared.clone(),
         answer,
+        forward: BytesMut::new(),
     };
     tokio::spawn(task.run().instrument(span));
     (
@@ -159,7 +168,9 @@ pub(crate) fn start(
 
 /// What a connection task reports.
 enum ConnInput {
-    Frame(ConnId, Bytes),
+    /// Whole frames, in order: every frame already buffered is sent at
+    /// once, so a busy parent costs one queue operation per batch.
+    Frames(ConnId, Vec<Bytes>),
     Closed(ConnId),
 }
 
@@ -230,6 +241,8 @@ struct Task {
     event_outbox: VecDeque<Event>,
     shared: SharedDistributed,
     answer: Option<AnswerFn>,
+    /// Frames for every child, gathered while carrying out actions.
+    forward: BytesMut,
 }
 
 impl Task {
@@ -278,9 +291,16 @@ impl Task {
                     self.machine.connect_failed(&username);
                 }
                 Wake::Inputs => {
+                    // The whole batch's actions are carried out together
+                    // (by `apply` at the top of the loop), so consecutive
+                    // searches reach each child in one queue operation.
                     for input in batch.drain(..) {
                         match input {
-                            ConnInput::Frame(id, frame) => self.machine.frame(id, frame, now),
+                            ConnInput::Frames(id, frames) => {
+                                for frame in frames {
+                                    self.machine.frame(id, frame, now);
+                                }
+                            }
                             ConnInput::Closed(id) => {
                                 if let Some(conn) = self.conns.remove(&id) {
                                     conn.abort();
@@ -288,8 +308,6 @@ impl Task {
                                 }
                             }
                         }
-                        // Carry out each frame's actions before the next.
-                        self.apply();
                     }
                 }
                 Wake::Timer => self.machine.timer(now),
@@ -312,7 +330,9 @@ impl Task {
         let limits = self.limits.clone();
         let conn = if child {
             let (read, write) = parts.io.into_split();
-            let (frames_tx, frames_rx) = mpsc::channel(CHILD_QUEUE_FRAMES);
+            let (frames_tx, frames_rx) = mpsc::channel(
+                (self.child_queue_bytes / SMALLEST_FRAME + 1).min(MAX_CHILD_QUEUE_FRAMES),
+            );
             let queued = Arc::new(AtomicUsize::new(0));
             let writer = tokio::spawn(write_child(
                 write,
@@ -344,7 +364,15 @@ impl Task {
             frames.read_buffer_mut().extend_from_slice(&buffered);
             let reader = tokio::spawn(async move {
                 while let Some(Ok(frame)) = frames.next().await {
-                    if inputs.send(ConnInput::Frame(id, frame)).await.is_err() {
+                    let mut batch = vec![frame];
+                    // The frames already buffered, without waiting.
+                    while batch.len() < READ_BATCH {
+                        match frames.next().now_or_never() {
+                            Some(Some(Ok(frame))) => batch.push(frame),
+                            _ => break,
+                        }
+                    }
+                    if inputs.send(ConnInput::Frames(id, batch)).await.is_err() {
                         return;
                     }
                 }
@@ -359,13 +387,29 @@ impl Task {
         id
     }
 
-    /// Carries out the machine's actions.
+    /// Carries out the machine's actions. Consecutive frames for every
+    /// child are gathered (copied as they came, one after the other) and
+    /// queued as one buffer per child; any other action on a connection
+    /// queues the gathered frames first, so each child's order is kept.
     fn apply(&mut self) {
-        if self.machine.take_changed() {
-            self.shared.set(self.machine.snapshot());
-        }
         let mut slow = Vec::new();
-        while let Some(action) = self.machine.poll_action() {
+        loop {
+            if self.machine.take_changed() {
+                self.shared.set(self.machine.snapshot());
+            }
+            let Some(action) = self.machine.poll_action() else {
+                self.flush_forward(&mut slow);
+                if slow.is_empty() {
+                    return;
+                }
+                for id in slow.drain(..) {
+                    self.machine.child_too_slow(id);
+                }
+                continue;
+            };
+            if matches!(action, Action::Close(_) | Action::Send { .. }) {
+                self.flush_forward(&mut slow);
+            }
             match action {
                 Action::Connect(username) => self.connect(username),
                 Action::Close(id) => {
@@ -381,12 +425,9 @@ impl Task {
                     }
                 }
                 Action::ForwardToChildren(frame) => {
-                    for id in self.machine.child_conns() {
-                        if let Some(child) = self.conns.get(id).and_then(|c| c.child.as_ref())
-                            && !child.push(frame.clone(), self.child_queue_bytes)
-                        {
-                            slow.push(*id);
-                        }
+                    self.forward.extend_from_slice(&frame);
+                    if self.forward.len() >= FORWARD_CHUNK {
+                        self.flush_forward(&mut slow);
                     }
                 }
                 Action::Server(request) => self.send_server(request),
@@ -404,8 +445,21 @@ impl Task {
             for id in slow.drain(..) {
                 self.machine.child_too_slow(id);
             }
-            if self.machine.take_changed() {
-                self.shared.set(self.machine.snapshot());
+        }
+    }
+
+    /// Queues the gathered frames on every child's connection; children
+    /// past their limit go to `slow`.
+    fn flush_forward(&mut self, slow: &mut Vec<ConnId>) {
+        if self.forward.is_empty() {
+            return;
+        }
+        let frames = self.forward.split().freeze();
+        for id in self.machine.child_conns() {
+            if let Some(child) = self.conns.get(id).and_then(|c| c.child.as_ref())
+                && !child.push(frames.clone(), self.child_queue_bytes)
+            {
+                slow.push(*id);
             }
         }
     }
@@ -461,15 +515,25 @@ async fn write_child(
     let mut batch = Vec::with_capacity(WRITE_BATCH);
     let mut buffer = Vec::new();
     while frames.recv_many(&mut batch, WRITE_BATCH).await > 0 {
-        buffer.clear();
-        for frame in batch.drain(..) {
-            buffer.extend_from_slice(&frame);
+        let written = if let [one] = &batch[..] {
+            write.write_all(one).await.map(|()| one.len())
+        } else {
+            buffer.clear();
+            for frame in &batch {
+                buffer.extend_from_slice(frame);
+            }
+            write.write_all(&buffer).await.map(|()| buffer.len())
+        };
+        batch.clear();
+        match written {
+            Ok(len) => {
+                queued.fetch_sub(len, Ordering::Relaxed);
+            }
+            Err(_) => {
+                let _ = inputs.send(ConnInput::Closed(id)).await;
+                return;
+            }
         }
-        if write.write_all(&buffer).await.is_err() {
-            let _ = inputs.send(ConnInput::Closed(id)).await;
-            return;
-        }
-        queued.fetch_sub(buffer.len(), Ordering::Relaxed);
     }
 }
 

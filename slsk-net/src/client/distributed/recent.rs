@@ -1,26 +1,55 @@
 //! The searches seen lately, to drop duplicates in bounded memory.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault};
+
+use foldhash::fast::RandomState;
+
+/// The keys are hashes already: the set uses them as they are.
+#[derive(Default)]
+struct Identity(u64);
+
+impl std::hash::Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed here; fold anything else in anyway.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
 
 /// The last `capacity` searches, by a 64-bit hash of (user, ticket).
 ///
-/// Only the hashes are kept (no strings), with a per-process random key so a
-/// peer cannot aim collisions at someone else's search.
-#[derive(Debug)]
+/// Only the hashes are kept (no strings), with a per-process random seed so
+/// a peer cannot aim collisions at someone else's search.
 pub(crate) struct RecentSearches {
     keys: RandomState,
-    seen: HashSet<u64>,
+    seen: HashSet<u64, BuildHasherDefault<Identity>>,
     order: VecDeque<u64>,
     capacity: usize,
+}
+
+impl std::fmt::Debug for RecentSearches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecentSearches")
+            .field("len", &self.order.len())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
 }
 
 impl RecentSearches {
     pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         Self {
-            keys: RandomState::new(),
-            seen: HashSet::with_capacity(capacity),
+            keys: RandomState::default(),
+            seen: HashSet::with_capacity_and_hasher(capacity, BuildHasherDefault::default()),
             order: VecDeque::with_capacity(capacity),
             capacity,
         }

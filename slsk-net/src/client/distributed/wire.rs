@@ -8,6 +8,9 @@ use slsk_proto::distributed::DistributedMessage;
 use slsk_proto::{FramedMessage, Limits, frame_len, split_frame};
 use tokio_util::codec::Decoder;
 
+/// Free space ensured before each read.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// Splits a `D` byte stream into whole frames (length, code, payload),
 /// refusing a frame over the distributed size limit from its length field
 /// alone, before it is buffered.
@@ -32,9 +35,11 @@ impl Decoder for RawFrames {
         match frame {
             Some(frame) => Ok(Some(frame.freeze())),
             None => {
-                if let Some(len) = frame_len(src) {
-                    src.reserve(len.saturating_sub(src.len()));
-                }
+                // Room for the rest of this frame, and for many small
+                // frames per read (searches are tens of bytes): the
+                // reader otherwise reads 8 KiB at a time.
+                let rest = frame_len(src).map_or(0, |len| len.saturating_sub(src.len()));
+                src.reserve(rest.max(READ_BUFFER));
                 Ok(None)
             }
         }
