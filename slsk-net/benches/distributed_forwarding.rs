@@ -83,8 +83,8 @@ async fn relay() -> (TcpStream, Vec<TcpStream>, Client) {
     config.peer.obfuscated_listen_addr = None;
     let mut distributed = DistributedConfig::default();
     distributed.max_children = Some(CHILDREN as u32);
-    // Room for a whole round: the bench measures throughput, not drops.
-    distributed.child_queue_bytes = 256 * 1024 * 1024;
+    // The default queue limit (1 MiB per child): a child dropped as too
+    // slow fails the round.
     config.distributed = distributed;
     let (client, mut events, mut side) = support::logged_in(&server, config).await;
     side.send(PotentialParentsResponse {

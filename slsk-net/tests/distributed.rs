@@ -53,6 +53,15 @@ struct Node {
 
 impl Node {
     async fn start(server: &FakeServer, ports: &Ports, name: &str) -> Node {
+        Self::start_with(server, ports, name, DistributedConfig::default()).await
+    }
+
+    async fn start_with(
+        server: &FakeServer,
+        ports: &Ports,
+        name: &str,
+        distributed: DistributedConfig,
+    ) -> Node {
         let folder = tempfile::tempdir().unwrap();
         std::fs::write(folder.path().join(format!("{name} moon safari.txt")), b"x").unwrap();
         let mut config = server.config(name);
@@ -63,7 +72,7 @@ impl Node {
             folders: vec![SharedFolder::new("Music", folder.path())],
             ..SharesConfig::default()
         };
-        config.distributed = DistributedConfig::default();
+        config.distributed = distributed;
         // Roots are made by the server's searches here, not by waiting.
         config.distributed.become_root_after = Duration::from_secs(3600);
         let (client, mut events, side) = logged_in(server, config).await;
@@ -341,4 +350,127 @@ async fn with_the_network_off_d_connections_are_closed() {
     })
     .await
     .expect("the test took over a minute");
+}
+
+/// A raw `D` child of the client listening on `port`, after it has read
+/// the client's level and root; `recv_buffer` shrinks its socket's receive
+/// buffer (a child that will not read).
+async fn raw_child(port: u16, name: &str, recv_buffer: Option<u32>) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size).unwrap();
+    }
+    let mut socket = socket
+        .connect((Ipv4Addr::LOCALHOST, port).into())
+        .await
+        .unwrap();
+    let init = PeerInitMessage::from(PeerInit {
+        username: name.into(),
+        connection_type: ConnectionType::Distributed,
+        ticket: 0.into(),
+    });
+    socket.write_all(&init.to_frame().unwrap()).await.unwrap();
+    let mut framed = Framed::new(socket, MessageCodec::<DistributedMessage>::default());
+    for _ in 0..2 {
+        timeout(TIMEOUT, framed.next())
+            .await
+            .expect("level and root come")
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+    let parts = framed.into_parts();
+    assert!(parts.read_buf.is_empty());
+    parts.io
+}
+
+#[tokio::test]
+async fn a_slow_child_is_dropped_and_the_others_get_every_search() {
+    timeout(Duration::from_secs(120), async {
+        let server = FakeServer::start().await;
+        let ports: Ports = Arc::default();
+        let feeder = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ports
+            .lock()
+            .unwrap()
+            .insert("feeder".into(), feeder.local_addr().unwrap().port());
+        // The default queue limit: 1 MiB per child.
+        let mut relay = Node::start(&server, &ports, "relay").await;
+
+        // A raw parent: the relay dials it and adopts it at its level 0.
+        relay
+            .send(PotentialParentsResponse {
+                parents: vec![PotentialParent {
+                    username: "feeder".into(),
+                    ip: Ipv4Addr::LOCALHOST,
+                    port: 0,
+                }],
+            })
+            .await;
+        let (socket, _) = timeout(TIMEOUT, feeder.accept()).await.unwrap().unwrap();
+        let mut parent = Framed::new(socket, MessageCodec::<PeerInitMessage>::default());
+        let Some(Ok(Ok(PeerInitMessage::PeerInit(init)))) =
+            timeout(TIMEOUT, parent.next()).await.unwrap()
+        else {
+            panic!("no PeerInit")
+        };
+        assert_eq!(
+            (init.username.as_str(), init.connection_type),
+            ("relay", ConnectionType::Distributed)
+        );
+        let mut parent = parent.map_codec(|_| MessageCodec::<DistributedMessage>::default());
+        parent
+            .send(slsk_proto::distributed::DistributedBranchLevel { level: 0 }.into())
+            .await
+            .unwrap();
+        relay
+            .distributed_event(DistributedEvent::ParentAdopted {
+                username: "feeder".into(),
+                branch_level: 1,
+                branch_root: "feeder".into(),
+            })
+            .await;
+
+        let port = relay.client.peers().listen_port();
+        let mut fast = raw_child(port, "fast", None).await;
+        let _slow = raw_child(port, "slow", Some(4096)).await;
+        relay
+            .distributed_event(DistributedEvent::ChildAdded {
+                username: "slow".into(),
+            })
+            .await;
+
+        // About 10 MB of searches: more than the slow child's socket
+        // buffers and its 1 MiB queue hold.
+        let mut stream = Vec::new();
+        for ticket in 0..200_000u32 {
+            DistributedMessage::from(DistributedSearchRequest {
+                unknown: 49,
+                username: "searcher".into(),
+                ticket,
+                query: format!("nothing matches {ticket}"),
+            })
+            .encode_frame(&mut stream)
+            .unwrap();
+        }
+        let expected = stream.clone();
+        let mut socket = parent.into_inner();
+        let writer = tokio::spawn(async move { socket.write_all(&stream).await.map(|()| socket) });
+        let mut received = vec![0u8; expected.len()];
+        timeout(TIMEOUT, fast.read_exact(&mut received))
+            .await
+            .expect("the fast child gets everything in time")
+            .unwrap();
+        assert!(received == expected, "the same bytes, in order");
+        relay
+            .distributed_event(DistributedEvent::ChildRemoved {
+                username: "slow".into(),
+            })
+            .await;
+        assert_eq!(relay.client.distributed().children, ["fast"]);
+        let _feeder_socket = writer.await.unwrap().unwrap();
+        relay.client.shutdown().await;
+    })
+    .await
+    .expect("the test took over two minutes");
 }

@@ -45,8 +45,12 @@ const INPUT_QUEUE: usize = 1024;
 /// Gathered frames are queued on the children once they reach this size
 /// (and at the end of each batch of inputs).
 const FORWARD_CHUNK: usize = 64 * 1024;
-/// Inputs taken from the input queue at once.
-const INPUT_BATCH: usize = 64;
+/// Inputs taken from the input queue at once: with [`READ_BATCH`], at most
+/// some 200 KB of searches queued on each child per turn, after which the
+/// task yields so the children's writers (and readers) run; a child counts
+/// as slow only if it falls [`DistributedConfig::child_queue_bytes`]
+/// behind over several turns.
+const INPUT_BATCH: usize = 16;
 /// Frames a reader sends in one input.
 const READ_BATCH: usize = 256;
 /// The smallest frame (length and code): a child's queue holds at most
@@ -248,8 +252,15 @@ struct Task {
 impl Task {
     async fn run(mut self) {
         let mut batch = Vec::with_capacity(INPUT_BATCH);
+        let mut yield_after = false;
         loop {
             self.apply();
+            if std::mem::take(&mut yield_after) {
+                // A busy parent keeps the input queue ready: without this
+                // the task would run on (tokio's budget allows many turns)
+                // while the writers it fills wait.
+                tokio::task::yield_now().await;
+            }
             let deadline = self.machine.next_deadline().map(Instant::from_std);
             let wake = tokio::select! {
                 message = self.server_rx.recv() => Wake::Server(message),
@@ -291,6 +302,7 @@ impl Task {
                     self.machine.connect_failed(&username);
                 }
                 Wake::Inputs => {
+                    yield_after = true;
                     // The whole batch's actions are carried out together
                     // (by `apply` at the top of the loop), so consecutive
                     // searches reach each child in one queue operation.
