@@ -58,8 +58,9 @@
 //!   no new ones) would leave a whole subtree unsearchable until each
 //!   re-attaches.
 //! - **Bad parents.** A frame from the parent or a candidate that does not
-//!   decode, a level past [`MAX_BRANCH_LEVEL`], an empty root, or a root
-//!   that is ourselves (a loop) closes that connection; a frame over the
+//!   decode, a level past [`MAX_BRANCH_LEVEL`], an empty root, a root
+//!   longer than [`MAX_NAME_BYTES`], or a root that is ourselves (a loop)
+//!   closes that connection; a frame over the
 //!   distributed size limit ends the connection in the codec.
 //! - **ResetDistributed** closes the parent, the candidates and every
 //!   child, and announces no parent.
@@ -82,6 +83,10 @@ pub(crate) use driver::{DistributedHandle, ServerFeed, start};
 
 /// Candidate parents connected to at once.
 pub const MAX_CANDIDATES: usize = 10;
+/// The longest branch root name accepted (official usernames have at most
+/// 30 bytes; this leaves room for other servers): a longer one is a lie,
+/// and would be passed to the server and every child.
+pub const MAX_NAME_BYTES: usize = 256;
 /// How many recent searches (user, ticket) are remembered to drop
 /// duplicates.
 pub const RECENT_SEARCHES: usize = 4096;
@@ -161,6 +166,15 @@ pub enum DistributedEvent {
     ParentAdopted {
         /// The parent.
         username: String,
+        /// Our branch level.
+        branch_level: u32,
+        /// Our branch root.
+        branch_root: String,
+    },
+    /// The parent told a new level or root; `branch_level` and
+    /// `branch_root` are ours now (already told to the server and the
+    /// children).
+    BranchChanged {
         /// Our branch level.
         branch_level: u32,
         /// Our branch root.

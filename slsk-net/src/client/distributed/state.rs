@@ -21,7 +21,7 @@ use super::recent::RecentSearches;
 use super::wire::{embedded_frame, encode, frame_code};
 use super::{
     DistributedConfig, DistributedEvent, DistributedState, MAX_BRANCH_LEVEL, MAX_CANDIDATES,
-    RECENT_SEARCHES,
+    MAX_NAME_BYTES, RECENT_SEARCHES,
 };
 
 /// A `D` connection, numbered by the driver.
@@ -283,6 +283,7 @@ impl Machine {
                 break;
             }
             if name.is_empty()
+                || name.len() > MAX_NAME_BYTES
                 || name == self.own
                 || self.candidates.contains_key(name)
                 || self.children.iter().any(|c| c.username == name)
@@ -429,9 +430,7 @@ impl Machine {
             DistributedMessage::DistributedBranchLevel(m) if m.level <= MAX_BRANCH_LEVEL => {
                 candidate.level = Some(m.level)
             }
-            DistributedMessage::DistributedBranchRoot(m)
-                if !m.username.is_empty() && m.username != own =>
-            {
+            DistributedMessage::DistributedBranchRoot(m) if valid_root(&m.username, &own) => {
                 candidate.root = Some(m.username)
             }
             DistributedMessage::DistributedBranchLevel(_)
@@ -518,8 +517,8 @@ impl Machine {
                 }
             }
             DistributedMessage::DistributedBranchRoot(m) => {
-                if m.username.is_empty() || m.username == self.own {
-                    debug!(root = %m.username, "parent's root empty or ourselves (a loop): dropped");
+                if !valid_root(&m.username, &self.own) {
+                    debug!("parent's root empty, too long or ourselves (a loop): dropped");
                     return self.lose_parent(now);
                 }
                 if let Some(parent) = &mut self.parent
@@ -651,6 +650,12 @@ impl Machine {
     fn position_changed(&mut self) {
         self.changed = true;
         self.tell_children();
+        let (branch_level, branch_root) = self.position();
+        self.actions
+            .push_back(Action::Emit(DistributedEvent::BranchChanged {
+                branch_level,
+                branch_root,
+            }));
         self.sync_server();
     }
 
@@ -732,4 +737,10 @@ impl Machine {
     fn push_server(&mut self, request: impl Into<ServerRequest>) {
         self.actions.push_back(Action::Server(request.into()));
     }
+}
+
+/// A root name we pass on: not empty, not absurdly long, not ourselves
+/// (we would be our own ancestor).
+fn valid_root(root: &str, own: &str) -> bool {
+    !root.is_empty() && root.len() <= MAX_NAME_BYTES && root != own
 }

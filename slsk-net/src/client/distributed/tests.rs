@@ -148,7 +148,11 @@ fn add_child(m: &mut Machine, username: &str, conn: ConnId, our_level: u32, our_
 fn candidates_are_dialled_and_the_first_with_level_and_root_is_adopted() {
     let now = Instant::now();
     let mut m = machine(now);
-    m.server_message(&possible_parents(&["a", "b", "me", "", "c", "a"]), now);
+    let long = "x".repeat(super::MAX_NAME_BYTES + 1);
+    m.server_message(
+        &possible_parents(&["a", "b", "me", "", &long, "c", "a"]),
+        now,
+    );
     assert_eq!(
         drain(&mut m),
         [
@@ -156,7 +160,7 @@ fn candidates_are_dialled_and_the_first_with_level_and_root_is_adopted() {
             Action::Connect("b".into()),
             Action::Connect("c".into()),
         ],
-        "never ourselves, an empty name or twice the same"
+        "never ourselves, an empty or overlong name, or twice the same"
     );
     m.connected("a", 1, now);
     m.connected("b", 2, now);
@@ -406,6 +410,10 @@ fn level_and_root_changes_reach_the_children_and_the_server() {
         [
             Action::ForwardToChildren(level(6)),
             Action::ForwardToChildren(root("r")),
+            emit(DistributedEvent::BranchChanged {
+                branch_level: 6,
+                branch_root: "r".into()
+            }),
             server(BranchLevelRequest { level: 6 }),
         ]
     );
@@ -415,6 +423,10 @@ fn level_and_root_changes_reach_the_children_and_the_server() {
         [
             Action::ForwardToChildren(level(6)),
             Action::ForwardToChildren(root("s")),
+            emit(DistributedEvent::BranchChanged {
+                branch_level: 6,
+                branch_root: "s".into()
+            }),
             server(BranchRootRequest {
                 username: "s".into()
             }),
@@ -576,7 +588,13 @@ fn losing_the_parent_with_children_keeps_them_under_us_as_a_root() {
 #[test]
 fn a_parent_that_lies_about_its_place_is_dropped() {
     let now = Instant::now();
-    for bad in [level(u32::MAX), root("me"), root("")] {
+    for bad in [
+        level(u32::MAX),
+        level(super::MAX_BRANCH_LEVEL + 1),
+        root("me"),
+        root(""),
+        root(&"x".repeat(super::MAX_NAME_BYTES + 1)),
+    ] {
         let mut m = with_parent(now, "p", 0, "p");
         m.frame(100, bad, now);
         let actions = drain(&mut m);
