@@ -397,39 +397,7 @@ async fn a_slow_child_is_dropped_and_the_others_get_every_search() {
         // The default queue limit: 1 MiB per child.
         let mut relay = Node::start(&server, &ports, "relay").await;
 
-        // A raw parent: the relay dials it and adopts it at its level 0.
-        relay
-            .send(PotentialParentsResponse {
-                parents: vec![PotentialParent {
-                    username: "feeder".into(),
-                    ip: Ipv4Addr::LOCALHOST,
-                    port: 0,
-                }],
-            })
-            .await;
-        let (socket, _) = timeout(TIMEOUT, feeder.accept()).await.unwrap().unwrap();
-        let mut parent = Framed::new(socket, MessageCodec::<PeerInitMessage>::default());
-        let Some(Ok(Ok(PeerInitMessage::PeerInit(init)))) =
-            timeout(TIMEOUT, parent.next()).await.unwrap()
-        else {
-            panic!("no PeerInit")
-        };
-        assert_eq!(
-            (init.username.as_str(), init.connection_type),
-            ("relay", ConnectionType::Distributed)
-        );
-        let mut parent = parent.map_codec(|_| MessageCodec::<DistributedMessage>::default());
-        parent
-            .send(slsk_proto::distributed::DistributedBranchLevel { level: 0 }.into())
-            .await
-            .unwrap();
-        relay
-            .distributed_event(DistributedEvent::ParentAdopted {
-                username: "feeder".into(),
-                branch_level: 1,
-                branch_root: "feeder".into(),
-            })
-            .await;
+        let parent = raw_parent(&mut relay, &feeder).await;
 
         let port = relay.client.peers().listen_port();
         let mut fast = raw_child(port, "fast", None).await;
@@ -454,7 +422,7 @@ async fn a_slow_child_is_dropped_and_the_others_get_every_search() {
             .unwrap();
         }
         let expected = stream.clone();
-        let mut socket = parent.into_inner();
+        let mut socket = parent;
         let writer = tokio::spawn(async move { socket.write_all(&stream).await.map(|()| socket) });
         let mut received = vec![0u8; expected.len()];
         timeout(TIMEOUT, fast.read_exact(&mut received))
@@ -469,6 +437,87 @@ async fn a_slow_child_is_dropped_and_the_others_get_every_search() {
             .await;
         assert_eq!(relay.client.distributed().children, ["fast"]);
         let _feeder_socket = writer.await.unwrap().unwrap();
+        relay.client.shutdown().await;
+    })
+    .await
+    .expect("the test took over two minutes");
+}
+
+/// A raw parent for `relay`: named in PossibleParents, it accepts the
+/// relay's `D` connection on `feeder` (whose port the fake server gives
+/// for "feeder") and sends level 0; returns once the relay adopted it.
+async fn raw_parent(relay: &mut Node, feeder: &TcpListener) -> TcpStream {
+    relay
+        .send(PotentialParentsResponse {
+            parents: vec![PotentialParent {
+                username: "feeder".into(),
+                ip: Ipv4Addr::LOCALHOST,
+                port: 0,
+            }],
+        })
+        .await;
+    let (socket, _) = timeout(TIMEOUT, feeder.accept()).await.unwrap().unwrap();
+    let mut parent = Framed::new(socket, MessageCodec::<PeerInitMessage>::default());
+    let Some(Ok(Ok(PeerInitMessage::PeerInit(init)))) =
+        timeout(TIMEOUT, parent.next()).await.unwrap()
+    else {
+        panic!("no PeerInit")
+    };
+    assert_eq!(
+        (init.username.as_str(), init.connection_type),
+        (relay.name.as_str(), ConnectionType::Distributed)
+    );
+    let mut parent = parent.map_codec(|_| MessageCodec::<DistributedMessage>::default());
+    parent
+        .send(slsk_proto::distributed::DistributedBranchLevel { level: 0 }.into())
+        .await
+        .unwrap();
+    relay
+        .distributed_event(DistributedEvent::ParentAdopted {
+            username: "feeder".into(),
+            branch_level: 1,
+            branch_root: "feeder".into(),
+        })
+        .await;
+    let parts = parent.into_parts();
+    assert!(parts.read_buf.is_empty());
+    parts.io
+}
+
+#[tokio::test]
+async fn a_parent_sending_garbage_or_an_oversized_frame_is_dropped() {
+    timeout(Duration::from_secs(120), async {
+        let server = FakeServer::start().await;
+        let ports: Ports = Arc::default();
+        let feeder = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ports
+            .lock()
+            .unwrap()
+            .insert("feeder".into(), feeder.local_addr().unwrap().port());
+        let mut relay = Node::start(&server, &ports, "relay").await;
+        // A BranchLevel cut short, then a BranchRoot announcing 10 MB
+        // (past the 1 MiB distributed limit: refused from its length).
+        let garbage: &[u8] = &[2, 0, 0, 0, 4, 9];
+        let mut huge = (10u32 * 1024 * 1024 + 1).to_le_bytes().to_vec();
+        huge.push(5);
+        for bad in [garbage.to_vec(), huge] {
+            let mut parent = raw_parent(&mut relay, &feeder).await;
+            parent.write_all(&bad).await.unwrap();
+            relay
+                .distributed_event(DistributedEvent::ParentLost {
+                    username: "feeder".into(),
+                })
+                .await;
+            relay
+                .expect_request(ToggleParentSearchRequest { enable: true })
+                .await;
+            let mut rest = Vec::new();
+            let read = timeout(TIMEOUT, parent.read_to_end(&mut rest))
+                .await
+                .expect("the relay closes the connection");
+            assert!(read.is_ok() || rest.is_empty());
+            assert_eq!(relay.client.distributed().parent, None);
+        }
         relay.client.shutdown().await;
     })
     .await
