@@ -44,7 +44,12 @@
 //!   parent's obsolete `D` 93, is unwrapped into a code-3 frame once and
 //!   passed down. Every search is also answered through the shares (not
 //!   our own). A search seen recently (same user and ticket, among the last
-//!   [`RECENT_SEARCHES`]) is dropped.
+//!   [`RECENT_SEARCHES`]) is dropped. An EmbeddedMessage that arrives while
+//!   we have a parent (the server's view is a moment behind) is handled the
+//!   same way rather than ignored as Nicotine+ does: the duplicate window
+//!   keeps children from getting it twice.
+//! - **Candidates are dialled by name** (GetPeerAddress and ConnectToPeer,
+//!   as for any peer); the address PossibleParents carries is not used.
 //! - **Slow children.** Each child has its own writer and a queue bounded
 //!   by [`DistributedConfig::child_queue_bytes`]; a child whose queue would
 //!   pass it is dropped (it can find a faster parent), so it never holds
