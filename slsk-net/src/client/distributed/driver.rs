@@ -266,7 +266,7 @@ impl Task {
                 message = self.server_rx.recv() => Wake::Server(message),
                 Some((username, conn)) = self.incoming_rx.recv() => Wake::Incoming(username, conn),
                 Some((username, result)) = self.connected_rx.recv() => Wake::Connected(username, result),
-                n = self.inputs_rx.recv_many(&mut batch, INPUT_BATCH) => { let _ = n; Wake::Inputs }
+                _ = self.inputs_rx.recv_many(&mut batch, INPUT_BATCH) => Wake::Inputs,
                 permit = self.to_server.reserve(), if !self.server_outbox.is_empty() => {
                     if let (Ok(permit), Some(request)) = (permit, self.server_outbox.pop_front()) {
                         permit.send(request);
