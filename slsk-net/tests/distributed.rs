@@ -523,3 +523,66 @@ async fn a_parent_sending_garbage_or_an_oversized_frame_is_dropped() {
     .await
     .expect("the test took over two minutes");
 }
+
+#[tokio::test]
+async fn two_roots_named_in_each_others_lists_end_with_exactly_one_parent() {
+    timeout(Duration::from_secs(120), async {
+        let server = FakeServer::start().await;
+        let ports: Ports = Arc::default();
+        let mut alpha = Node::start(&server, &ports, "alpha").await;
+        let mut zulu = Node::start(&server, &ports, "zulu").await;
+        for node in [&mut alpha, &mut zulu] {
+            node.send(embedded_search("searcher", 1, "nothing shared matches"))
+                .await;
+            node.distributed_event(DistributedEvent::BecameRoot).await;
+        }
+        let list = |name: &str| PotentialParentsResponse {
+            parents: vec![PotentialParent {
+                username: name.into(),
+                ip: Ipv4Addr::LOCALHOST,
+                port: 0,
+            }],
+        };
+        // Both lists at once: each dials the other as a candidate.
+        alpha.send(list("zulu")).await;
+        zulu.send(list("alpha")).await;
+        // Every event of both, until one adopted the other and that one
+        // took it as a child (`recv` loses nothing when the other wins).
+        let (mut seen_alpha, mut seen_zulu) = (Vec::new(), Vec::new());
+        let settled = |mine: &[Event], theirs: &[Event], me: &str, them: &str| {
+            mine.contains(&Event::Distributed(DistributedEvent::ParentAdopted {
+                username: them.into(),
+                branch_level: 1,
+                branch_root: them.into(),
+            })) && theirs.contains(&Event::Distributed(DistributedEvent::ChildAdded {
+                username: me.into(),
+            }))
+        };
+        let zulu_is_child = loop {
+            tokio::select! {
+                Some(e) = alpha.events.recv() => seen_alpha.push(e),
+                Some(e) = zulu.events.recv() => seen_zulu.push(e),
+            }
+            if settled(&seen_zulu, &seen_alpha, "zulu", "alpha") {
+                break true;
+            }
+            if settled(&seen_alpha, &seen_zulu, "alpha", "zulu") {
+                break false;
+            }
+            assert!(seen_alpha.len() + seen_zulu.len() < 1000, "never settles");
+        };
+        let (child, parent) = if zulu_is_child {
+            (&zulu, &alpha)
+        } else {
+            (&alpha, &zulu)
+        };
+        assert_eq!(child.client.distributed().parent, Some(parent.name.clone()));
+        let tree = parent.client.distributed();
+        assert_eq!(tree.parent, None);
+        assert_eq!(tree.children, [child.name.clone()]);
+        alpha.client.shutdown().await;
+        zulu.client.shutdown().await;
+    })
+    .await
+    .expect("the test took over two minutes");
+}

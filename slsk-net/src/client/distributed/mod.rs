@@ -34,7 +34,11 @@
 //!   below the limit ([`DistributedConfig::max_children`], else Nicotine+'s
 //!   rule: `min(speed / ParentSpeedRatio / 100, 10)` when our speed reaches
 //!   ParentMinSpeed, 0 below; 10 while our speed is unknown or 0, i.e. never
-//!   measured). Each new child is sent our BranchLevel then BranchRoot (also
+//!   measured). A peer that dials us as a child while it is our own
+//!   candidate (two roots named in each other's PossibleParents) is taken
+//!   as a child, and dropped as a candidate, only if our name sorts first;
+//!   the other side applies the same rule, so exactly one becomes the
+//!   other's parent. Each new child is sent our BranchLevel then BranchRoot (also
 //!   at level 0), and every child again when they change. A second
 //!   connection from the same child replaces the first. AcceptChildren is
 //!   re-sent to the server whenever the answer changes.

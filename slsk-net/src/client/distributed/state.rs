@@ -324,13 +324,18 @@ impl Machine {
 
     /// A peer opened a `D` connection to us: a would-be child.
     pub(crate) fn incoming(&mut self, username: &str, conn: ConnId) {
+        // It is our candidate while we are its: each would become the
+        // other's parent and child at once. The names break the tie the
+        // same way on both sides: the smaller name is the parent.
+        if self.candidates.contains_key(username) && self.own.as_str() < username && self.has_room()
+        {
+            self.drop_candidate(username);
+        }
         let replacing = self.children.iter().position(|c| c.username == username);
         let refuse = !self.config.enabled
             || username.is_empty()
             || username == self.own
             || self.parent.as_ref().is_some_and(|p| p.username == username)
-            // It is our candidate at the same time: one of the two would
-            // become the other's parent and child at once.
             || self.candidates.contains_key(username)
             || (replacing.is_none() && !self.has_room());
         if refuse {

@@ -635,14 +635,55 @@ fn reset_drops_parent_candidates_and_children() {
 }
 
 #[test]
-fn a_candidate_dialling_us_as_a_child_is_refused() {
+fn two_roots_naming_each_other_settle_on_the_smaller_name_as_parent() {
     let now = Instant::now();
+    // "me" sorts after "alpha": alpha is the parent, its dial is refused.
     let mut m = machine(now);
     m.timer(now + Duration::from_secs(3600));
-    m.server_message(&possible_parents(&["twin"]), now);
+    m.server_message(&possible_parents(&["alpha"]), now);
     drain(&mut m);
-    m.incoming("twin", 7);
+    m.connected("alpha", 1, now);
+    m.incoming("alpha", 7);
     assert_eq!(drain(&mut m), [Action::Close(7)]);
+    m.frame(1, level(0), now);
+    assert!(
+        drain(&mut m).contains(&emit(DistributedEvent::ParentAdopted {
+            username: "alpha".into(),
+            branch_level: 1,
+            branch_root: "alpha".into(),
+        }))
+    );
+
+    // "me" sorts before "zulu": zulu becomes our child, and our dial to it
+    // is closed.
+    let mut m = machine(now);
+    m.timer(now + Duration::from_secs(3600));
+    m.server_message(&possible_parents(&["zulu"]), now);
+    drain(&mut m);
+    m.connected("zulu", 1, now);
+    add_child_after(&mut m, "zulu", 7, [Action::Close(1)]);
+    m.frame(1, level(0), now);
+    assert_eq!(drain(&mut m), [], "the closed candidate is forgotten");
+    assert_eq!(m.snapshot().parent, None);
+}
+
+/// Like [`add_child`], with `before` carried out first.
+fn add_child_after<const N: usize>(
+    m: &mut Machine,
+    username: &str,
+    conn: ConnId,
+    before: [Action; N],
+) {
+    m.incoming(username, conn);
+    let actions = drain(m);
+    assert_eq!(actions[..N], before, "{actions:?}");
+    assert_eq!(
+        actions[N],
+        emit(DistributedEvent::ChildAdded {
+            username: username.into()
+        }),
+        "{actions:?}"
+    );
 }
 
 #[test]
