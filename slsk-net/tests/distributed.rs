@@ -579,7 +579,7 @@ async fn two_roots_named_in_each_others_lists_end_with_exactly_one_parent() {
         assert_eq!(child.client.distributed().parent, Some(parent.name.clone()));
         let tree = parent.client.distributed();
         assert_eq!(tree.parent, None);
-        assert_eq!(tree.children, [child.name.clone()]);
+        assert_eq!(tree.children, std::slice::from_ref(&child.name));
         alpha.client.shutdown().await;
         zulu.client.shutdown().await;
     })
