@@ -38,8 +38,9 @@
 //!   candidate (two roots named in each other's PossibleParents) is taken
 //!   as a child, and dropped as a candidate, only if our name sorts first;
 //!   the other side applies the same rule, so exactly one becomes the
-//!   other's parent. Each new child is sent our BranchLevel then BranchRoot (also
-//!   at level 0), and every child again when they change. A second
+//!   other's parent. Each new child is sent our BranchLevel then
+//!   BranchRoot (also at level 0), and every child again when they
+//!   change. A second
 //!   connection from the same child replaces the first. AcceptChildren is
 //!   re-sent to the server whenever the answer changes.
 //! - **Forwarding.** A DistributedSearchRequest from the parent goes to every
@@ -48,7 +49,8 @@
 //!   parent's obsolete `D` 93, is unwrapped into a code-3 frame once and
 //!   passed down. Every search is also answered through the shares (not
 //!   our own). A search seen recently (same user and ticket, among the last
-//!   [`RECENT_SEARCHES`]) is dropped. An EmbeddedMessage that arrives while
+//!   [`RECENT_SEARCHES`]) is dropped, and so is a search whose identifier
+//!   is not 49 (as Nicotine+ does). An EmbeddedMessage that arrives while
 //!   we have a parent (the server's view is a moment behind) is handled the
 //!   same way rather than ignored as Nicotine+ does: the duplicate window
 //!   keeps children from getting it twice.
@@ -57,7 +59,9 @@
 //! - **Slow children.** Each child has its own writer and a queue bounded
 //!   by [`DistributedConfig::child_queue_bytes`]; a child whose queue would
 //!   pass it is dropped (it can find a faster parent), so it never holds
-//!   back the others.
+//!   back the others. The task yields after each turn of input (a few
+//!   hundred KB of searches at most), so a burst from the parent does not
+//!   outrun a healthy child's writer.
 //! - **Losing the parent.** Without children we announce no parent again
 //!   (HaveNoParent(true), level 0, root ourselves, no children) and wait for
 //!   PossibleParents. With children we keep them and become the root of our
@@ -69,8 +73,8 @@
 //! - **Bad parents.** A frame from the parent or a candidate that does not
 //!   decode, a level past [`MAX_BRANCH_LEVEL`], an empty root, a root
 //!   longer than [`MAX_NAME_BYTES`], or a root that is ourselves (a loop)
-//!   closes that connection; a frame over the
-//!   distributed size limit ends the connection in the codec.
+//!   closes that connection; a frame over the distributed size limit
+//!   ends the connection in the codec.
 //! - **ResetDistributed** closes the parent, the candidates and every
 //!   child, and announces no parent.
 //!
