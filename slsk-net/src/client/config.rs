@@ -106,6 +106,9 @@ pub struct ClientConfig {
     /// feature.
     #[cfg(feature = "shares")]
     pub browse_timeout: Duration,
+    /// Our part in the distributed search network (finding a parent,
+    /// taking children, passing searches on).
+    pub distributed: super::distributed::DistributedConfig,
     /// The status set after each login.
     pub status: OwnStatus,
     /// Whether others may add us to private rooms: sent with
@@ -161,6 +164,7 @@ impl ClientConfig {
             shares: super::shares::SharesConfig::default(),
             #[cfg(feature = "shares")]
             browse_timeout: Duration::from_secs(60),
+            distributed: super::distributed::DistributedConfig::default(),
             status: OwnStatus::Online,
             room_invitations: false,
             timing: Timing::default(),

@@ -83,6 +83,8 @@ pub(crate) struct Driver {
     /// wishlist interval).
     #[cfg(feature = "shares")]
     sharing: Option<super::shares::Sharing>,
+    /// Sees the server messages of the distributed network.
+    distributed: Option<super::distributed::ServerFeed>,
     /// Events the stream had no room for yet. While it is not empty the task
     /// does not read from the server, so it holds at most the events of one
     /// input.
@@ -119,6 +121,7 @@ impl Driver {
             events,
             #[cfg(feature = "shares")]
             sharing: None,
+            distributed: None,
             outbox: VecDeque::new(),
             first_login: Some(first_login),
             shutdown_waiters: Vec::new(),
@@ -207,6 +210,12 @@ impl Driver {
         self
     }
 
+    /// Hands the distributed network its server messages.
+    pub(crate) fn with_distributed(mut self, distributed: super::distributed::ServerFeed) -> Self {
+        self.distributed = Some(distributed);
+        self
+    }
+
     fn connect_finished(&mut self, result: io::Result<TcpStream>) {
         match result {
             Ok(stream) => {
@@ -230,6 +239,9 @@ impl Driver {
                 #[cfg(feature = "shares")]
                 if let Some(sharing) = &self.sharing {
                     sharing.server_message(&message);
+                }
+                if let Some(distributed) = &self.distributed {
+                    distributed.server_message(&message);
                 }
                 self.session.server_message(message, now());
             }

@@ -154,6 +154,9 @@ pub enum Event {
     /// A share scan failed (the previous shares stay).
     #[cfg(feature = "shares")]
     ScanFailed(String),
+    /// Our place in the distributed search network changed (the state is
+    /// already readable with [`Client::distributed`](crate::client::Client::distributed)).
+    Distributed(super::distributed::DistributedEvent),
     /// A download or upload changed (feature `transfers`).
     #[cfg(feature = "transfers")]
     Transfer(super::transfers::TransferEvent),

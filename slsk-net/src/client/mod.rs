@@ -78,6 +78,7 @@
 
 mod backoff;
 mod config;
+pub mod distributed;
 mod driver;
 mod error;
 mod events;
@@ -108,6 +109,7 @@ pub use config::{
     CLIENT_MAJOR_VERSION, CLIENT_MINOR_VERSION, ClientConfig, OwnStatus, ReconnectPolicy, Timing,
     UserInfoSettings,
 };
+pub use distributed::{DistributedConfig, DistributedEvent, DistributedState};
 pub use error::{ConnectError, PeerRequestError, RequestError};
 pub use events::{Event, Events, LoginInfo, PrivateMessage};
 pub use rooms::RoomEvent;
@@ -155,6 +157,8 @@ pub struct Client {
     browse_timeout: std::time::Duration,
     #[cfg(feature = "transfers")]
     transfers: Option<transfers::TransferHandle>,
+    /// The distributed network's task, when it is on.
+    distributed: Option<distributed::DistributedHandle>,
 }
 
 impl Client {
@@ -171,6 +175,7 @@ impl Client {
         let (to_server_tx, to_server_rx) = mpsc::channel(PEER_TO_SERVER_QUEUE);
         #[cfg(feature = "transfers")]
         let transfers_to_server = to_server_tx.clone();
+        let distributed_to_server = to_server_tx.clone();
         let (peers, peer_events) = Peers::start(config.peer.clone(), to_server_tx)
             .await
             .map_err(ConnectError::Listen)?;
@@ -223,6 +228,37 @@ impl Client {
             }
             None => (peer_task, None),
         };
+        let distributed = config.distributed.enabled.then(|| {
+            #[cfg(feature = "shares")]
+            let answer: Option<distributed::driver::AnswerFn> = {
+                let sharing = sharing.clone();
+                Some(std::sync::Arc::new(
+                    move |searcher: &str, ticket, query: &str| {
+                        sharing.answer_search(searcher, ticket, query)
+                    },
+                ))
+            };
+            #[cfg(not(feature = "shares"))]
+            let answer = None;
+            distributed::start(
+                &config.username,
+                config.distributed.clone(),
+                config.peer.limits.clone(),
+                peers.clone(),
+                distributed_to_server,
+                event_tx.clone(),
+                answer,
+                span.clone(),
+            )
+        });
+        let (distributed_feed, distributed) = match distributed {
+            Some((feed, handle)) => (Some(feed), Some(handle)),
+            None => (None, None),
+        };
+        let peer_task = match &distributed {
+            Some(handle) => peer_task.with_distributed(handle.clone()),
+            None => peer_task,
+        };
         tokio::spawn(peer_task.run().instrument(span.clone()));
         let session = Session::new(config.clone(), SmallRng::from_rng(&mut rand::rng()));
         let state = session.shared();
@@ -237,6 +273,10 @@ impl Client {
         );
         #[cfg(feature = "shares")]
         let driver = driver.with_sharing(sharing.clone());
+        let driver = match distributed_feed {
+            Some(feed) => driver.with_distributed(feed),
+            None => driver,
+        };
         tokio::spawn(driver.run().instrument(span));
         match login_rx.await {
             Ok(Ok(_info)) => {
@@ -259,6 +299,7 @@ impl Client {
                         browse_timeout,
                         #[cfg(feature = "transfers")]
                         transfers,
+                        distributed,
                     },
                     Events::new(event_rx),
                 ))
@@ -380,6 +421,28 @@ impl Client {
         self.sharing
             .folder_contents(username, folder, self.browse_timeout)
             .await
+    }
+
+    /// Our place in the distributed search network: parent, branch level
+    /// and root, children, whether we take more. Read without a round trip;
+    /// changes are reported as [`Event::Distributed`]. All empty when
+    /// [`DistributedConfig::enabled`] is false.
+    ///
+    /// ```no_run
+    /// # fn demo(client: slsk_net::client::Client) {
+    /// let tree = client.distributed();
+    /// match &tree.parent {
+    ///     Some(parent) => println!("level {} under {parent}, root {}", tree.branch_level, tree.branch_root),
+    ///     None if !tree.branch_root.is_empty() => println!("branch root, {} children", tree.children.len()),
+    ///     None => println!("looking for a parent (searches come from the server directly)"),
+    /// }
+    /// # }
+    /// ```
+    pub fn distributed(&self) -> DistributedState {
+        self.distributed
+            .as_ref()
+            .map(|handle| handle.state())
+            .unwrap_or_default()
     }
 
     /// The peer connection layer this client owns: its bound ports,

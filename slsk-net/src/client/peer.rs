@@ -5,8 +5,8 @@
 //!
 //! The decisions about who waits for what are in
 //! [`InfoRequests`](super::user_info::InfoRequests); this task only carries
-//! them out. `D` connections opened to us are dropped for now (no
-//! distributed network); transfer messages and `F` connections go to the
+//! them out. `D` connections opened to us go to the distributed network
+//! (dropped when it is off); transfer messages and `F` connections go to the
 //! transfer task when transfers are on (dropped otherwise).
 
 use std::collections::VecDeque;
@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use super::config::{ClientConfig, UserInfoSettings};
+use super::distributed::DistributedHandle;
 use super::error::PeerRequestError;
 use super::events::Event;
 use super::user_info::{InfoRequests, Started};
@@ -77,6 +78,8 @@ pub(crate) struct PeerTask {
     /// Where transfer messages and `F` connections go, if transfers are on.
     #[cfg(feature = "transfers")]
     transfers: Option<mpsc::Sender<super::transfers::TransferInput>>,
+    /// Where `D` connections go, if the distributed network is on.
+    distributed: Option<DistributedHandle>,
 }
 
 impl PeerTask {
@@ -106,7 +109,14 @@ impl PeerTask {
             sharing: None,
             #[cfg(feature = "transfers")]
             transfers: None,
+            distributed: None,
         }
+    }
+
+    /// Hands `D` connections to the distributed network.
+    pub(crate) fn with_distributed(mut self, distributed: DistributedHandle) -> Self {
+        self.distributed = Some(distributed);
+        self
     }
 
     /// Routes search and share messages to `sharing`.
@@ -267,9 +277,15 @@ impl PeerTask {
             PeerEvent::BadMessage { username, error } => {
                 self.emit(Event::PeerBadMessage { username, error })
             }
-            PeerEvent::Distributed { username, .. } => {
-                debug!(%username, "distributed connection dropped: no distributed network yet")
-            }
+            PeerEvent::Distributed {
+                username,
+                connection,
+            } => match &self.distributed {
+                Some(distributed) => distributed.incoming(username, connection),
+                None => {
+                    debug!(%username, "distributed connection dropped: distributed network off")
+                }
+            },
             PeerEvent::File { username, .. } => {
                 debug!(%username, "file connection dropped: no transfers yet")
             }

@@ -549,9 +549,11 @@ impl<T> Session<T> {
     /// 2. SharedFoldersFiles, before watching ourselves, so the AddUser reply
     ///    about us carries the right counts (Nicotine+ does the same).
     /// 3. ToggleParentSearch(true) ("HaveNoParent"), BranchRoot(us),
-    ///    BranchLevel(0), AcceptChildren(false): we have no distributed
-    ///    parent, so we are the root of our own branch at level 0; we take no
-    ///    children until a distributed layer exists to serve them.
+    ///    BranchLevel(0), AcceptChildren(false): what a client without a
+    ///    distributed parent says (Nicotine+'s order). The distributed
+    ///    task, which sees the same Login reply, then sends whatever
+    ///    differs (a parent kept across the reconnect, a branch of our
+    ///    own); with the distributed network off this is all there is.
     /// 4. CheckPrivileges: the answer becomes [`Event::Privileges`].
     /// 5. SetStatus with the configured (or last set) status; the server
     ///    considers a fresh login online, but "away" must be re-sent.

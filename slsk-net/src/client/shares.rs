@@ -327,7 +327,12 @@ impl Sharing {
         }
     }
 
-    fn answer_search(&self, searcher: &str, ticket: u32, query: &str) {
+    /// Answers a search (relayed by the server or from the distributed
+    /// network) in a task of its own, if some shared file matches.
+    pub(crate) fn answer_search(&self, searcher: &str, ticket: u32, query: &str) {
+        if searcher == self.inner.username || self.current().file_count() == 0 {
+            return;
+        }
         let Ok(permit) = self.inner.serving.clone().try_acquire_owned() else {
             debug!(%searcher, "too many replies under way, search not answered");
             return;
