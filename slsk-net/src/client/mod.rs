@@ -69,9 +69,9 @@
 //! PeerSearchReply over the searcher's `P` connection advertising
 //! [`SharesConfig::slot_free`], [`SharesConfig::avg_speed`] and
 //! [`SharesConfig::queue_length`] (fixed values until transfers report real
-//! ones); it answers every browse (the whole PeerSharesReply, sent as a
-//! decoded message, encoded and compressed per request) and folder contents
-//! request. [`Client::search`] searches, [`Client::browse`] and
+//! ones); it answers every browse with the PeerSharesReply frame built and
+//! compressed once per scan (the same bytes for every request, sent with
+//! [`Peers::send_frame`]) and every folder contents request. [`Client::search`] searches, [`Client::browse`] and
 //! [`Client::folder_contents`] ask peers for their shares, and
 //! [`Client::add_wishlist`] adds a wishlist term: one term is searched per
 //! server WishlistInterval, round robin.

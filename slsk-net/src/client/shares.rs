@@ -34,7 +34,7 @@ use super::error::PeerRequestError;
 use super::events::Event;
 use super::search::SearchRegistry;
 use super::session::Command;
-use crate::{PeerEvent, Peers};
+use crate::{PeerEvent, PeerFrame, Peers};
 
 /// What we share and how we answer ([`ClientConfig::shares`](super::ClientConfig::shares)).
 #[derive(Debug, Clone)]
@@ -245,11 +245,16 @@ impl Sharing {
                 None => ScanCache::in_memory(),
             }
             .map_err(ScanError::Cache)?;
-            slsk_shares::scan(&folders, &mut cache, &ScanOptions::default(), &mut |p| {
-                if let Some(events) = events.upgrade() {
-                    let _ = events.try_send(Event::ScanProgress(p));
-                }
-            })
+            let outcome =
+                slsk_shares::scan(&folders, &mut cache, &ScanOptions::default(), &mut |p| {
+                    if let Some(events) = events.upgrade() {
+                        let _ = events.try_send(Event::ScanProgress(p));
+                    }
+                })?;
+            // The browse reply is built and compressed once per scan, here,
+            // not when the first request comes.
+            let _ = outcome.shares.browse_frame();
+            Ok::<_, ScanError>(outcome)
         })
         .await;
         let result = match outcome {
@@ -384,9 +389,7 @@ impl Sharing {
                 let delivered = self.inner.searches.route(reply);
                 debug!(%username, delivered, "search reply");
             }
-            PeerMessage::PeerSharesRequest(_) => {
-                self.serve(username, |shares, _| shares.browse_reply().into())
-            }
+            PeerMessage::PeerSharesRequest(_) => self.serve_browse(username),
             PeerMessage::PeerDirectoryContentsRequest(request) => {
                 self.serve(username, move |shares, _| {
                     shares
@@ -439,9 +442,34 @@ impl Sharing {
         None
     }
 
-    /// Builds a reply from the current shares on a blocking thread (the
-    /// browse reply of a large share is big) and sends it. The browse reply
-    /// is sent as a decoded message, encoded and compressed per request.
+    /// Sends the browse reply of the current shares: the frame built and
+    /// compressed once per scan (`Shares::browse_frame`, made right after
+    /// the scan), the same bytes for every request.
+    fn serve_browse(&self, username: String) {
+        let Ok(permit) = self.inner.serving.clone().try_acquire_owned() else {
+            debug!(%username, "too many replies under way, browse not answered");
+            return;
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let shares = this.current();
+            // Built already unless the scan has not finished warming it.
+            let frame = tokio::task::spawn_blocking(move || browse_frame(&shares)).await;
+            match frame {
+                Ok(Some(frame)) => {
+                    if let Err(error) = this.inner.peers.send_frame(&username, frame).await {
+                        debug!(%username, %error, "browse reply not sent");
+                    }
+                }
+                Ok(None) => debug!(%username, "share list too large for one frame: not sent"),
+                Err(error) => debug!(%username, %error, "browse reply task failed"),
+            }
+            drop(permit);
+        });
+    }
+
+    /// Builds a reply from the current shares on a blocking thread (a
+    /// folder of a large share is big) and sends it.
     fn serve<F>(&self, username: String, build: F)
     where
         F: FnOnce(&Shares, &str) -> PeerMessage + Send + 'static,
@@ -618,6 +646,12 @@ impl Sharing {
     }
 }
 
+/// The browse reply of `shares` as a frame (made on the first call, shared
+/// by every later one); `None` if the share list does not fit in a frame.
+pub(crate) fn browse_frame(shares: &Shares) -> Option<PeerFrame> {
+    shares.browse_frame().ok().and_then(PeerFrame::new)
+}
+
 /// The item at `*next` (wrapping), advancing `next`.
 fn next_round_robin(items: &[String], next: &mut usize) -> Option<String> {
     if items.is_empty() {
@@ -631,6 +665,7 @@ fn next_round_robin(items: &[String], next: &mut usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use slsk_proto::FramedMessage;
     use slsk_shares::SharedFile;
 
     fn shares() -> Shares {
@@ -687,6 +722,21 @@ mod tests {
             search_answer("me", "bob", 7, "secret", &shares, &config, &excluded),
             None
         );
+    }
+
+    #[test]
+    fn the_browse_frame_is_built_once_per_shares() {
+        let shares = shares();
+        let first = browse_frame(&shares).unwrap();
+        let second = browse_frame(&shares).unwrap();
+        // The same bytes, not a copy: built once.
+        assert_eq!(first.as_bytes().as_ptr(), second.as_bytes().as_ptr());
+        let decoded = PeerMessage::decode_frame(first.as_bytes()).unwrap();
+        assert_eq!(decoded, PeerMessage::from(shares.browse_reply()));
+        // A rescan makes new shares, and with them a new frame.
+        let rescanned = self::shares();
+        let third = browse_frame(&rescanned).unwrap();
+        assert_ne!(first.as_bytes().as_ptr(), third.as_bytes().as_ptr());
     }
 
     #[test]
