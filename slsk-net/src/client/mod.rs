@@ -67,9 +67,11 @@
 //! It answers searches relayed by the server (never our own, never when
 //! nothing matches, the server's excluded phrases applied) with a
 //! PeerSearchReply over the searcher's `P` connection advertising
-//! [`SharesConfig::slot_free`], [`SharesConfig::avg_speed`] and
-//! [`SharesConfig::queue_length`] (fixed values until transfers report real
-//! ones); it answers every browse with the PeerSharesReply frame built and
+//! whether an upload slot is free, the average speed of our finished
+//! uploads and the number of uploads waiting, read from the upload queue
+//! when transfers run ([`SharesConfig::slot_free`],
+//! [`SharesConfig::avg_speed`] and [`SharesConfig::queue_length`] without
+//! them); it answers every browse with the PeerSharesReply frame built and
 //! compressed once per scan (the same bytes for every request, sent with
 //! [`Peers::send_frame`]) and every folder contents request. [`Client::search`] searches, [`Client::browse`] and
 //! [`Client::folder_contents`] ask peers for their shares, and
@@ -216,8 +218,10 @@ impl Client {
                     span.clone(),
                 )
                 .map_err(ConnectError::TransferQueue)?;
+                #[cfg(feature = "shares")]
+                sharing.advertise_uploads(handle.upload_status.clone());
                 (
-                    peer_task.with_transfers(handle.inputs.clone()),
+                    peer_task.with_transfers(handle.inputs.clone(), handle.upload_status.clone()),
                     Some(handle),
                 )
             }

@@ -15,11 +15,13 @@
 //! read.
 
 mod settings;
+mod status;
 mod task;
 
 pub use settings::{QueueStorage, ShareResolverFn, TransferSettings};
 pub use slsk_transfers::{Download, DownloadId, DownloadState, FailReason, SharedFile};
 
+pub(crate) use status::{UploadFigures, UploadStatus};
 pub(crate) use task::{TransferHandle, TransferInput, start};
 
 /// Something that happened to a transfer ([`Event::Transfer`](super::Event::Transfer)).

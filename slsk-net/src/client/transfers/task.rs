@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, warn};
 
 use super::settings::{QueueStorage, ShareResolverFn, TransferSettings};
+use super::status::{UploadFigures, UploadStatus};
 use super::{TransferError, TransferEvent};
 use crate::client::events::Event;
 use crate::{FileConnection, Peers};
@@ -85,6 +86,8 @@ pub(crate) enum TransferInput {
 #[derive(Debug, Clone)]
 pub(crate) struct TransferHandle {
     pub(crate) inputs: mpsc::Sender<TransferInput>,
+    /// The upload queue as search replies and user info advertise it.
+    pub(crate) upload_status: Arc<UploadStatus>,
     snapshot: Arc<Mutex<BTreeMap<DownloadId, Download>>>,
 }
 
@@ -151,6 +154,7 @@ pub(crate) fn start(
         ..UploadConfig::default()
     };
     let resolver = settings.resolver.clone();
+    let upload_status = Arc::new(UploadStatus::new(upload_config.slots));
     let uploads = UploadManager::new(upload_config, Resolver(resolver));
     let (inputs_tx, inputs) = mpsc::channel(INPUT_QUEUE);
     // Restored downloads are listed from the start.
@@ -168,6 +172,8 @@ pub(crate) fn start(
         inputs_tx: inputs_tx.downgrade(),
         stop: CancellationToken::new(),
         snapshot: snapshot.clone(),
+        upload_status: upload_status.clone(),
+        slots: settings.upload_slots.max(1),
         stream: StreamConfig::default(),
         limiter: settings
             .upload_rate_limit
@@ -176,6 +182,7 @@ pub(crate) fn start(
     tokio::spawn(task.run().instrument(span));
     Ok(TransferHandle {
         inputs: inputs_tx,
+        upload_status,
         snapshot,
     })
 }
@@ -206,6 +213,8 @@ struct TransferTask {
     inputs_tx: mpsc::WeakSender<TransferInput>,
     stop: CancellationToken,
     snapshot: Arc<Mutex<BTreeMap<DownloadId, Download>>>,
+    upload_status: Arc<UploadStatus>,
+    slots: usize,
     stream: StreamConfig,
     limiter: Option<Arc<RateLimiter>>,
 }
@@ -390,6 +399,12 @@ impl TransferTask {
                 }
             }
         }
+        self.upload_status.store(UploadFigures {
+            free_slot: self.uploads.has_free_slot(),
+            queue_length: self.uploads.queue_length(),
+            average_speed: self.uploads.average_speed(),
+            slots: u32::try_from(self.slots).unwrap_or(u32::MAX),
+        });
     }
 
     fn download_changed(&mut self, id: DownloadId) {
