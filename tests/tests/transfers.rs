@@ -697,3 +697,77 @@ async fn search_replies_and_user_info_advertise_the_upload_queue() {
     })
     .await;
 }
+
+/// The uploader logs out in the middle of a download and back in later:
+/// the download waits for them (not failed, no retry timer running) and
+/// resumes as soon as the server says they are back, the downloader
+/// running all along; the file's SHA-256 is the source's.
+#[tokio::test]
+async fn a_download_waits_for_an_uploader_who_logs_out_and_resumes_when_back() {
+    bounded(TEST_LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start_server(Database::InMemory).await;
+        let file = content(9, 3_000_000);
+        let mut slow = transfer_config(
+            &server,
+            "bob",
+            &dir.path().join("bob"),
+            &[("big.wav", &file)],
+            QueueStorage::Memory,
+        );
+        slow.transfers.as_mut().unwrap().upload_rate_limit = Some(500_000);
+        let (bob, _bob_events) = login(slow.clone()).await;
+        let alice_config = transfer_config(
+            &server,
+            "alice",
+            &dir.path().join("alice"),
+            &[],
+            QueueStorage::Memory,
+        );
+        let (alice, mut alice_events) = login(alice_config).await;
+
+        let id = alice
+            .download("bob", "@@share\\big.wav", Some(file.len() as u64))
+            .await
+            .unwrap();
+        support::network::wait_for(&mut alice_events, |event| {
+            matches!(event, Event::Transfer(TransferEvent::DownloadProgress { id: p, bytes, .. })
+                if *p == id && *bytes > 200_000)
+        })
+        .await;
+        bob.shutdown().await;
+        drop(bob);
+
+        // Alice waits for bob: queued locally with no retry time.
+        let waiting =
+            tokio::time::timeout(DOWNLOAD_WAIT, async {
+                loop {
+                    match alice_events.recv().await.expect("events go on") {
+                        Event::Transfer(TransferEvent::DownloadChanged {
+                            id: c, state, ..
+                        }) if c == id => match state {
+                            DownloadState::QueuedLocally { retry_at: None } => return,
+                            DownloadState::Failed { reason } => panic!("failed: {reason:?}"),
+                            DownloadState::Completed { .. } => panic!("completed too early"),
+                            _ => {}
+                        },
+                        _ => {}
+                    }
+                }
+            });
+        waiting.await.expect("the download waits for bob in time");
+        let partial = alice.downloads().into_iter().find(|d| d.id == id).unwrap();
+        assert!(partial.last_error.is_some(), "{partial:?}");
+
+        // Bob is back, at full speed: alice asks again at once.
+        let mut fast = slow;
+        fast.transfers.as_mut().unwrap().upload_rate_limit = None;
+        let (bob, _bob_events) = login(fast).await;
+        let path = completed(&mut alice_events, id).await;
+        assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(&file));
+        alice.shutdown().await;
+        bob.shutdown().await;
+        server.shutdown().await;
+    })
+    .await;
+}

@@ -83,6 +83,9 @@ pub(crate) struct Driver {
     /// wishlist interval).
     #[cfg(feature = "shares")]
     sharing: Option<super::shares::Sharing>,
+    /// Gets the user statuses (GetUserStatus, AddUser replies).
+    #[cfg(feature = "transfers")]
+    transfers: Option<mpsc::Sender<super::transfers::TransferInput>>,
     /// Events the stream had no room for yet. While it is not empty the task
     /// does not read from the server, so it holds at most the events of one
     /// input.
@@ -119,6 +122,8 @@ impl Driver {
             events,
             #[cfg(feature = "shares")]
             sharing: None,
+            #[cfg(feature = "transfers")]
+            transfers: None,
             outbox: VecDeque::new(),
             first_login: Some(first_login),
             shutdown_waiters: Vec::new(),
@@ -207,6 +212,16 @@ impl Driver {
         self
     }
 
+    /// Hands the user statuses the server sends to the transfer task.
+    #[cfg(feature = "transfers")]
+    pub(crate) fn with_transfers(
+        mut self,
+        transfers: mpsc::Sender<super::transfers::TransferInput>,
+    ) -> Self {
+        self.transfers = Some(transfers);
+        self
+    }
+
     fn connect_finished(&mut self, result: io::Result<TcpStream>) {
         match result {
             Ok(stream) => {
@@ -230,6 +245,13 @@ impl Driver {
                 #[cfg(feature = "shares")]
                 if let Some(sharing) = &self.sharing {
                     sharing.server_message(&message);
+                }
+                #[cfg(feature = "transfers")]
+                if let Some(transfers) = &self.transfers
+                    && let Some(input) = super::transfers::TransferInput::from_server(&message)
+                    && transfers.try_send(input).is_err()
+                {
+                    warn!("transfer queue full or closed: a user status was dropped");
                 }
                 self.session.server_message(message, now());
             }

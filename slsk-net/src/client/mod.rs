@@ -214,6 +214,7 @@ impl Client {
                     settings,
                     peers.clone(),
                     transfers_to_server,
+                    request_tx.downgrade(),
                     event_tx.clone(),
                     span.clone(),
                 )
@@ -241,6 +242,11 @@ impl Client {
         );
         #[cfg(feature = "shares")]
         let driver = driver.with_sharing(sharing.clone());
+        #[cfg(feature = "transfers")]
+        let driver = match &transfers {
+            Some(handle) => driver.with_transfers(handle.inputs.clone()),
+            None => driver,
+        };
         tokio::spawn(driver.run().instrument(span));
         match login_rx.await {
             Ok(Ok(_info)) => {

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use slsk_proto::peer::PeerMessage;
-use slsk_proto::server::ServerRequest;
+use slsk_proto::server::{AddUserResponse, AddUserResponseUser, ServerRequest, ServerResponse};
+use slsk_proto::tables::UserStatus;
 use slsk_transfers::{
     Download, DownloadConfig, DownloadId, DownloadManager, DownloadOutput, DownloadState,
     DownloadStore, FailReason, RateLimiter, StreamConfig, UploadConfig, UploadFailure, UploadId,
@@ -19,11 +20,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, warn};
 
+use super::presence::Presence;
 use super::settings::{QueueStorage, ShareResolverFn, TransferSettings};
 use super::status::{UploadFigures, UploadStatus};
 use super::{TransferError, TransferEvent};
+use crate::client::driver::Request;
 use crate::client::events::Event;
-use crate::{FileConnection, Peers};
+use crate::client::session::{Command, Reply};
+use crate::{FileConnection, PeerError, Peers};
 
 /// Inputs waiting for the task (peer messages, stream reports, commands).
 const INPUT_QUEUE: usize = 512;
@@ -71,8 +75,24 @@ pub(crate) enum TransferInput {
         ticket: u32,
         result: Result<std::path::PathBuf, FailReason>,
     },
+    /// A message to `user` could not be sent (`offline`: the server says
+    /// they are not logged in).
     SendFailed {
         user: String,
+        offline: bool,
+        for_download: bool,
+    },
+    /// The server told us a user's status (a watched user's change, or the
+    /// answer to a watch or a status request).
+    UserStatus {
+        user: String,
+        online: bool,
+        privileged: bool,
+    },
+    /// The session took (or could not take) our watch of `user`.
+    Watched {
+        user: String,
+        ok: bool,
     },
     UploadOpened(UploadId),
     UploadConnectFailed(UploadId),
@@ -127,12 +147,37 @@ impl TransferHandle {
     }
 }
 
+impl TransferInput {
+    /// The input a server message makes, if any: the statuses in
+    /// GetUserStatus and in the answer to a watch (AddUser).
+    pub(crate) fn from_server(message: &ServerResponse) -> Option<Self> {
+        match message {
+            ServerResponse::GetUserStatus(reply) => Some(Self::UserStatus {
+                user: reply.username.clone(),
+                online: reply.status != UserStatus::Offline,
+                privileged: reply.privileged,
+            }),
+            ServerResponse::AddUser(AddUserResponse {
+                username,
+                user: AddUserResponseUser::Exists { status, .. },
+            }) => Some(Self::UserStatus {
+                user: username.clone(),
+                online: *status != UserStatus::Offline,
+                privileged: false,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Opens the store and starts the task. Unfinished downloads of the store
-/// are queued again right away.
+/// are queued again right away. `session` is where watches of the users we
+/// transfer with are asked for.
 pub(crate) fn start(
     settings: &TransferSettings,
     peers: Peers,
     to_server: mpsc::Sender<ServerRequest>,
+    session: mpsc::WeakSender<Request>,
     events: mpsc::Sender<Event>,
     span: tracing::Span,
 ) -> io::Result<TransferHandle> {
@@ -166,6 +211,8 @@ pub(crate) fn start(
         store,
         peers,
         to_server,
+        session,
+        presence: Presence::default(),
         events,
         outbox: VecDeque::new(),
         inputs,
@@ -207,6 +254,10 @@ struct TransferTask {
     store: DownloadStore,
     peers: Peers,
     to_server: mpsc::Sender<ServerRequest>,
+    /// Where watches are asked for (weak: transfers do not keep the session
+    /// alive).
+    session: mpsc::WeakSender<Request>,
+    presence: Presence,
     events: mpsc::Sender<Event>,
     outbox: VecDeque<Event>,
     inputs: mpsc::Receiver<TransferInput>,
@@ -307,7 +358,37 @@ impl TransferTask {
             TransferInput::DownloadFinished { id, ticket, result } => {
                 self.downloads.on_finished(id, ticket, result, now)
             }
-            TransferInput::SendFailed { user } => self.downloads.peer_unreachable(&user, now),
+            TransferInput::SendFailed {
+                user,
+                offline: true,
+                ..
+            } => {
+                // Known offline now; the watch tells us when they are back.
+                self.need_status(&user);
+                self.user_status(&user, false, now);
+            }
+            TransferInput::SendFailed {
+                user,
+                for_download: true,
+                ..
+            } => self.downloads.peer_unreachable(&user, now),
+            TransferInput::SendFailed { user, .. } => {
+                debug!(%user, "upload message not sent")
+            }
+            TransferInput::UserStatus {
+                user,
+                online,
+                privileged,
+            } => {
+                if self.presence.concerns(&user) {
+                    self.user_status(&user, online, now);
+                    if online {
+                        self.uploads.set_privileged(&user, privileged);
+                    }
+                }
+            }
+            TransferInput::Watched { user, ok: true } => self.presence.watched(&user),
+            TransferInput::Watched { user, ok: false } => self.presence.watch_failed(&user),
             TransferInput::UploadOpened(id) => {
                 self.uploads.on_file_connection_open(id);
                 if let Some(upload) = self.uploads.get(id) {
@@ -341,8 +422,10 @@ impl TransferTask {
         let now = std::time::Instant::now();
         match message {
             PeerMessage::PeerTransferRequest(request) => {
-                if !self.downloads.on_transfer_request(user, &request, now) {
-                    self.uploads.on_transfer_request(user, &request, now);
+                if !self.downloads.on_transfer_request(user, &request, now)
+                    && self.uploads.on_transfer_request(user, &request, now)
+                {
+                    self.watch_if_queued(user);
                 }
             }
             PeerMessage::PeerTransferReply(reply) => {
@@ -358,7 +441,8 @@ impl TransferTask {
                 self.downloads.on_place_in_queue(user, &reply)
             }
             PeerMessage::PeerTransferQueue(request) => {
-                self.uploads.on_queue_upload(user, &request, now)
+                self.uploads.on_queue_upload(user, &request, now);
+                self.watch_if_queued(user);
             }
             PeerMessage::PeerPlaceInQueueRequest(request) => {
                 self.uploads.on_place_in_queue_request(user, &request)
@@ -407,6 +491,49 @@ impl TransferTask {
         });
     }
 
+    /// A user's status: the download queue waits for an offline user and
+    /// asks again when they are back; the upload queue drops what an
+    /// offline user had waiting (active uploads go on).
+    fn user_status(&mut self, user: &str, online: bool, now: std::time::Instant) {
+        if online {
+            self.downloads.user_online(user, now);
+            self.uploads.user_online(user);
+        } else {
+            self.downloads.user_offline(user);
+            self.uploads.user_offline(user);
+        }
+    }
+
+    /// Watches `user` if they have uploads with us.
+    fn watch_if_queued(&mut self, user: &str) {
+        if self.uploads.iter().any(|upload| upload.user == user) {
+            self.need_status(user);
+        }
+    }
+
+    /// Makes sure `user`'s status changes reach us: asks the session to
+    /// watch them (once; again after a failure).
+    fn need_status(&mut self, user: &str) {
+        if !self.presence.want(user) {
+            return;
+        }
+        let Some(session) = self.session.upgrade() else {
+            return;
+        };
+        let report = self.inputs_tx.clone();
+        let user = user.to_owned();
+        tokio::spawn(async move {
+            let (reply_tx, reply_rx) = oneshot::channel();
+            let command = Request::Command(Command::Watch(user.clone()), reply_tx);
+            let ok = session.send(command).await.is_ok()
+                && matches!(reply_rx.await, Ok(Ok(Reply::Watch(_))));
+            if !ok {
+                debug!(%user, "watch for transfers not taken");
+            }
+            report_to(&report, TransferInput::Watched { user, ok }).await;
+        });
+    }
+
     fn download_changed(&mut self, id: DownloadId) {
         if let Some(record) = self.downloads.record(id)
             && let Err(error) = self.store.save(&record)
@@ -416,6 +543,9 @@ impl TransferTask {
         let Some(download) = self.downloads.get(id).cloned() else {
             return;
         };
+        if !download.state.is_finished() {
+            self.need_status(&download.user);
+        }
         let changed = {
             let mut snapshot = lock(&self.snapshot);
             let old = snapshot.insert(id, download.clone());
@@ -441,16 +571,20 @@ impl TransferTask {
 
     /// Sends on the peer's `P` connection from a task of its own (connecting
     /// may take a while). A download message that cannot be sent makes the
-    /// user's downloads wait and retry.
+    /// user's downloads wait and retry; any message that cannot be sent
+    /// because the user is offline makes both queues treat them so.
     fn send(&self, user: String, message: PeerMessage, for_download: bool) {
         let peers = self.peers.clone();
         let report = self.inputs_tx.clone();
         tokio::spawn(async move {
             if let Err(error) = peers.send(&user, message).await {
                 debug!(%user, %error, "transfer message not sent");
-                if for_download {
-                    report_to(&report, TransferInput::SendFailed { user }).await;
-                }
+                let failed = TransferInput::SendFailed {
+                    user,
+                    offline: matches!(error, PeerError::Offline),
+                    for_download,
+                };
+                report_to(&report, failed).await;
             }
         });
     }
