@@ -258,9 +258,10 @@ impl Default for ReconnectPolicy {
 
 /// What we answer when a peer asks for our user info (PeerUserInfoReply).
 ///
-/// slsk has no uploads yet, so the upload fields are reported exactly as set
-/// here; once transfers exist they will come from the upload queue instead.
-/// The defaults say so honestly: no slots, nothing queued, no free slot, no
+/// When the client runs transfers ([`ClientConfig::transfers`]), the
+/// upload slots, queue size and free slot come from the upload queue; the
+/// three fields here are reported only without transfers. Their defaults
+/// say so honestly: no slots, nothing queued, no free slot; by default no
 /// one may queue uploads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
