@@ -372,3 +372,50 @@ async fn browse_replies_are_the_frame_built_once_per_scan() {
     })
     .await;
 }
+
+/// The wishlist: with the server's WishlistInterval at one second, the
+/// client searches its wishlist term every interval (one WishlistSearch
+/// each time, a new ticket each), and the replies arrive as peer message
+/// events.
+#[tokio::test]
+async fn wishlist_terms_are_searched_at_the_servers_interval() {
+    use slsk_proto::peer::PeerMessage;
+    use tokio::time::Instant;
+
+    bounded(async {
+        let mut config = server_config();
+        config.wishlist_interval = 1;
+        let server = start_server(config).await;
+        let addr = server.local_addr();
+        let dir = tempfile::tempdir().unwrap();
+        let folder = share_tree(dir.path());
+        let _alice = sharer(addr, "alice", &folder).await;
+        let mut bob = User::login_with(client_config(addr, "bob")).await;
+        bob.client.add_wishlist("moon safari demo");
+
+        let mut replies = Vec::new();
+        while replies.len() < 2 {
+            let reply = bob
+                .wait_for("a wishlist reply", |event| match event {
+                    Event::PeerMessage {
+                        username,
+                        message: PeerMessage::PeerSearchReply(reply),
+                    } if username == "alice" => Some(reply.clone()),
+                    _ => None,
+                })
+                .await;
+            replies.push((Instant::now(), reply));
+        }
+        let (first_at, first) = &replies[0];
+        let (second_at, second) = &replies[1];
+        for (_, reply) in &replies {
+            let names: Vec<&str> = reply.results.iter().map(|f| f.filename.as_str()).collect();
+            assert_eq!(names, ["Music\\Air\\Moon Safari\\Sexy Boy demo.mp3"]);
+        }
+        assert_ne!(first.ticket, second.ticket, "two searches");
+        // One interval apart (with room for the replies' own delays).
+        let apart = *second_at - *first_at;
+        assert!(apart >= Duration::from_millis(500), "{apart:?}");
+    })
+    .await;
+}
