@@ -87,7 +87,8 @@ pub(crate) enum TransferInput {
     UserStatus {
         user: String,
         online: bool,
-        privileged: bool,
+        /// `None` when the message does not say (an AddUser reply).
+        privileged: Option<bool>,
     },
     /// The session took (or could not take) our watch of `user`.
     Watched {
@@ -155,7 +156,7 @@ impl TransferInput {
             ServerResponse::GetUserStatus(reply) => Some(Self::UserStatus {
                 user: reply.username.clone(),
                 online: reply.status != UserStatus::Offline,
-                privileged: reply.privileged,
+                privileged: Some(reply.privileged),
             }),
             ServerResponse::AddUser(AddUserResponse {
                 username,
@@ -163,7 +164,7 @@ impl TransferInput {
             }) => Some(Self::UserStatus {
                 user: username.clone(),
                 online: *status != UserStatus::Offline,
-                privileged: false,
+                privileged: None,
             }),
             _ => None,
         }
@@ -382,7 +383,7 @@ impl TransferTask {
             } => {
                 if self.presence.concerns(&user) {
                     self.user_status(&user, online, now);
-                    if online {
+                    if let Some(privileged) = privileged {
                         self.uploads.set_privileged(&user, privileged);
                     }
                 }
@@ -709,5 +710,62 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slsk_proto::server::{GetUserStatusResponse, KickedResponse};
+    use slsk_proto::structures::UserStats;
+
+    fn status(message: ServerResponse) -> Option<(String, bool, Option<bool>)> {
+        match TransferInput::from_server(&message)? {
+            TransferInput::UserStatus {
+                user,
+                online,
+                privileged,
+            } => Some((user, online, privileged)),
+            other => panic!("not a status: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn statuses_come_from_get_user_status_and_watch_replies() {
+        let reply = |status, privileged| {
+            ServerResponse::from(GetUserStatusResponse {
+                username: "bob".into(),
+                status,
+                privileged,
+            })
+        };
+        assert_eq!(
+            status(reply(UserStatus::Offline, false)),
+            Some(("bob".into(), false, Some(false)))
+        );
+        assert_eq!(
+            status(reply(UserStatus::Away, true)),
+            Some(("bob".into(), true, Some(true)))
+        );
+        let watched = |user| {
+            ServerResponse::from(AddUserResponse {
+                username: "bob".into(),
+                user,
+            })
+        };
+        let exists = AddUserResponseUser::Exists {
+            status: UserStatus::Online,
+            stats: UserStats {
+                avg_speed: 0,
+                uploads: 0,
+                shared_file_count: 0,
+                shared_folder_count: 0,
+            },
+            country_code: None,
+        };
+        // A watch reply does not say whether the user is privileged.
+        assert_eq!(status(watched(exists)), Some(("bob".into(), true, None)));
+        assert_eq!(status(watched(AddUserResponseUser::Missing)), None);
+        assert_eq!(status(KickedResponse.into()), None);
     }
 }
