@@ -444,6 +444,32 @@ impl DownloadManager {
         }
     }
 
+    /// Our messages to `user` were lost before they left, through no fault
+    /// of theirs (we were not logged in yet, or the server connection was
+    /// down): their downloads waiting in either queue are asked for again
+    /// now (QueueUpload), without counting a failure. Downloads of a user
+    /// known to be offline keep waiting for them.
+    pub fn ask_again(&mut self, user: &str, now: Instant) {
+        if self.offline.contains(user) {
+            return;
+        }
+        let ids: Vec<DownloadId> = self
+            .downloads
+            .values()
+            .filter(|d| {
+                d.user == user
+                    && matches!(
+                        d.state,
+                        DownloadState::QueuedLocally { .. } | DownloadState::QueuedRemotely { .. }
+                    )
+            })
+            .map(|d| d.id)
+            .collect();
+        for id in ids {
+            self.send_queue_upload(id, now);
+        }
+    }
+
     /// The peer connection to `user` could not be made, so the messages to
     /// them were lost: their remotely queued downloads are retried later.
     pub fn peer_unreachable(&mut self, user: &str, now: Instant) {

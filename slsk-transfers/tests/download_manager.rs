@@ -764,3 +764,28 @@ fn an_uploader_who_leaves_mid_stream_is_waited_for_not_failed() {
     }
     assert_eq!(m.get(id).unwrap().attempts, 0);
 }
+
+/// A QueueUpload lost on our side (not logged in yet) is sent again when
+/// asked, with no failure counted; not to a user known to be offline.
+#[test]
+fn downloads_are_asked_for_again_after_our_own_outage() {
+    let mut m = manager();
+    let now = Instant::now();
+    let id = m.enqueue("alice", FILE, None, now);
+    drain(&mut m);
+    m.ask_again("alice", now);
+    assert_eq!(sent(&drain(&mut m)), vec![queue_upload("alice", FILE)]);
+    assert_eq!(state(&m, id), DownloadState::QueuedRemotely { place: None });
+    assert_eq!(m.get(id).unwrap().attempts, 0);
+    // Other users' downloads, and an offline user's, are left alone.
+    m.ask_again("bob", now);
+    assert!(drain(&mut m).is_empty());
+    m.user_offline("alice");
+    drain(&mut m);
+    m.ask_again("alice", now);
+    assert!(sent(&drain(&mut m)).is_empty());
+    assert_eq!(
+        state(&m, id),
+        DownloadState::QueuedLocally { retry_at: None }
+    );
+}

@@ -443,7 +443,11 @@ async fn an_interrupted_download_resumes_after_a_restart() {
         let (bob, _bob_events) = login(fast).await;
         let (alice, mut alice_events) = login(alice_config).await;
         assert!(alice.downloads().iter().any(|d| d.id == id));
-        let path = completed(&mut alice_events, id).await;
+        // The QueueUpload of the restored download, lost before the login,
+        // goes again at the login, not after the 30 s backoff.
+        let path = tokio::time::timeout(Duration::from_secs(25), completed(&mut alice_events, id))
+            .await
+            .expect("resumed at the login, not at the end of the backoff");
         assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(&file));
         alice.shutdown().await;
         bob.shutdown().await;

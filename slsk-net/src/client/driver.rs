@@ -222,6 +222,19 @@ impl Driver {
         self
     }
 
+    /// The transfer task asks again what it could not while we were not
+    /// logged in.
+    fn tell_transfers_logged_in(&self) {
+        #[cfg(feature = "transfers")]
+        if let Some(transfers) = &self.transfers
+            && transfers
+                .try_send(super::transfers::TransferInput::LoggedIn)
+                .is_err()
+        {
+            warn!("transfer queue full or closed: the login was not passed on");
+        }
+    }
+
     fn connect_finished(&mut self, result: io::Result<TcpStream>) {
         match result {
             Ok(stream) => {
@@ -296,6 +309,9 @@ impl Driver {
                             // peer requests.
                             self.peers.server_lost();
                         }
+                        if matches!(event, Event::Reconnected(_)) {
+                            self.tell_transfers_logged_in();
+                        }
                         self.emit(event)
                     }
                     Action::Reply(responder, result) => {
@@ -307,6 +323,7 @@ impl Driver {
                     Action::LoggedIn(info) => {
                         info!(greeting = %info.greeting, "logged in");
                         self.peers.set_username(&self.username);
+                        self.tell_transfers_logged_in();
                         if let Some(first) = self.first_login.take() {
                             let _ = first.send(Ok(info));
                         }

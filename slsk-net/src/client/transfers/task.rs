@@ -33,6 +33,9 @@ use crate::{FileConnection, PeerError, Peers};
 const INPUT_QUEUE: usize = 512;
 /// Events kept while the application is not reading.
 const MAX_OUTBOX: usize = 1024;
+/// Users remembered for a new QueueUpload at the next login (more are
+/// retried by the usual backoff instead).
+const MAX_LOST_SENDS: usize = 4096;
 /// How long a peer has to send the ticket on an `F` connection.
 const TICKET_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -80,6 +83,8 @@ pub(crate) enum TransferInput {
     SendFailed {
         user: String,
         offline: bool,
+        /// Lost on our side: not logged in, or the server connection down.
+        ours: bool,
         for_download: bool,
     },
     /// The server told us a user's status (a watched user's change, or the
@@ -95,6 +100,8 @@ pub(crate) enum TransferInput {
         user: String,
         ok: bool,
     },
+    /// The session logged in (the first time, or again after a reconnect).
+    LoggedIn,
     UploadOpened(UploadId),
     UploadConnectFailed(UploadId),
     UploadFinished {
@@ -214,6 +221,8 @@ pub(crate) fn start(
         to_server,
         session,
         presence: Presence::default(),
+        lost_sends: Default::default(),
+        seen_login: false,
         events,
         outbox: VecDeque::new(),
         inputs,
@@ -259,6 +268,12 @@ struct TransferTask {
     /// alive).
     session: mpsc::WeakSender<Request>,
     presence: Presence,
+    /// Users whose download messages were lost before the first login;
+    /// asked again at the login.
+    lost_sends: std::collections::HashSet<String>,
+    /// Whether the session has logged in (our username is known to the
+    /// peer layer from then on).
+    seen_login: bool,
     events: mpsc::Sender<Event>,
     outbox: VecDeque<Event>,
     inputs: mpsc::Receiver<TransferInput>,
@@ -371,6 +386,22 @@ impl TransferTask {
             TransferInput::SendFailed {
                 user,
                 for_download: true,
+                ours: true,
+                ..
+            } => {
+                // Not the peer's fault. The backoff retries it in any case;
+                // a login asks again at once (now, if the login came before
+                // this report).
+                self.downloads.peer_unreachable(&user, now);
+                if self.seen_login {
+                    self.downloads.ask_again(&user, now);
+                } else if self.lost_sends.len() < MAX_LOST_SENDS {
+                    self.lost_sends.insert(user);
+                }
+            }
+            TransferInput::SendFailed {
+                user,
+                for_download: true,
                 ..
             } => self.downloads.peer_unreachable(&user, now),
             TransferInput::SendFailed { user, .. } => {
@@ -390,6 +421,7 @@ impl TransferTask {
             }
             TransferInput::Watched { user, ok: true } => self.presence.watched(&user),
             TransferInput::Watched { user, ok: false } => self.presence.watch_failed(&user),
+            TransferInput::LoggedIn => self.logged_in(now),
             TransferInput::UploadOpened(id) => {
                 self.uploads.on_file_connection_open(id);
                 if let Some(upload) = self.uploads.get(id) {
@@ -505,6 +537,27 @@ impl TransferTask {
         }
     }
 
+    /// After a login: the users whose watch could not be asked for are
+    /// watched now, and the downloads whose QueueUpload was lost before the
+    /// first login are asked for again at once (not at the end of their
+    /// backoff).
+    fn logged_in(&mut self, now: std::time::Instant) {
+        self.seen_login = true;
+        let users: std::collections::BTreeSet<String> = self
+            .downloads
+            .iter()
+            .filter(|d| !d.state.is_finished())
+            .map(|d| d.user.clone())
+            .chain(self.uploads.iter().map(|u| u.user.clone()))
+            .collect();
+        for user in &users {
+            self.need_status(user);
+        }
+        for user in std::mem::take(&mut self.lost_sends) {
+            self.downloads.ask_again(&user, now);
+        }
+    }
+
     /// Watches `user` if they have uploads with us.
     fn watch_if_queued(&mut self, user: &str) {
         if self.uploads.iter().any(|upload| upload.user == user) {
@@ -583,6 +636,7 @@ impl TransferTask {
                 let failed = TransferInput::SendFailed {
                     user,
                     offline: matches!(error, PeerError::Offline),
+                    ours: matches!(error, PeerError::NoUsername | PeerError::ServerLost),
                     for_download,
                 };
                 report_to(&report, failed).await;
