@@ -78,13 +78,10 @@ pub(crate) enum TransferInput {
         ticket: u32,
         result: Result<std::path::PathBuf, FailReason>,
     },
-    /// A message to `user` could not be sent (`offline`: the server says
-    /// they are not logged in).
+    /// A message to `user` could not be sent.
     SendFailed {
         user: String,
-        offline: bool,
-        /// Lost on our side: not logged in, or the server connection down.
-        ours: bool,
+        cause: SendFailure,
         for_download: bool,
     },
     /// The server told us a user's status (a watched user's change, or the
@@ -108,6 +105,30 @@ pub(crate) enum TransferInput {
         id: UploadId,
         result: Result<UploadOutcome, UploadFailure>,
     },
+}
+
+/// Why a message to a peer was not sent, as the queues need to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SendFailure {
+    /// The server says the user is not logged in.
+    Offline,
+    /// We were not logged in yet (no username for PeerInit).
+    NotLoggedIn,
+    /// Our server connection went down while connecting.
+    ServerLost,
+    /// The peer could not be reached, or the connection closed.
+    Peer,
+}
+
+impl From<&PeerError> for SendFailure {
+    fn from(error: &PeerError) -> Self {
+        match error {
+            PeerError::Offline => Self::Offline,
+            PeerError::NoUsername => Self::NotLoggedIn,
+            PeerError::ServerLost => Self::ServerLost,
+            _ => Self::Peer,
+        }
+    }
 }
 
 /// The client's side of the task.
@@ -268,8 +289,8 @@ struct TransferTask {
     /// alive).
     session: mpsc::WeakSender<Request>,
     presence: Presence,
-    /// Users whose download messages were lost before the first login;
-    /// asked again at the login.
+    /// Users whose download messages were lost on our side (not logged in,
+    /// server connection down); asked again at the next login.
     lost_sends: std::collections::HashSet<String>,
     /// Whether the session has logged in (our username is known to the
     /// peer layer from then on).
@@ -376,37 +397,9 @@ impl TransferTask {
             }
             TransferInput::SendFailed {
                 user,
-                offline: true,
-                ..
-            } => {
-                // Known offline now; the watch tells us when they are back.
-                self.need_status(&user);
-                self.user_status(&user, false, now);
-            }
-            TransferInput::SendFailed {
-                user,
-                for_download: true,
-                ours: true,
-                ..
-            } => {
-                // Not the peer's fault. The backoff retries it in any case;
-                // a login asks again at once (now, if the login came before
-                // this report).
-                self.downloads.peer_unreachable(&user, now);
-                if self.seen_login {
-                    self.downloads.ask_again(&user, now);
-                } else if self.lost_sends.len() < MAX_LOST_SENDS {
-                    self.lost_sends.insert(user);
-                }
-            }
-            TransferInput::SendFailed {
-                user,
-                for_download: true,
-                ..
-            } => self.downloads.peer_unreachable(&user, now),
-            TransferInput::SendFailed { user, .. } => {
-                debug!(%user, "upload message not sent")
-            }
+                cause,
+                for_download,
+            } => self.send_failed(user, cause, for_download, now),
             TransferInput::UserStatus {
                 user,
                 online,
@@ -537,10 +530,43 @@ impl TransferTask {
         }
     }
 
+    /// A message to `user` was not sent. Offline: both queues treat the
+    /// user so (the watch tells when they are back). Otherwise only
+    /// downloads care: the backoff retries them in any case, and a loss on
+    /// our side (not logged in yet, server connection down) is asked again
+    /// at the next login (at once if the login came before this report: a
+    /// stale "not logged in").
+    fn send_failed(
+        &mut self,
+        user: String,
+        cause: SendFailure,
+        for_download: bool,
+        now: std::time::Instant,
+    ) {
+        if cause == SendFailure::Offline {
+            self.need_status(&user);
+            self.user_status(&user, false, now);
+            return;
+        }
+        if !for_download {
+            debug!(%user, ?cause, "upload message not sent");
+            return;
+        }
+        self.downloads.peer_unreachable(&user, now);
+        match cause {
+            SendFailure::NotLoggedIn if self.seen_login => self.downloads.ask_again(&user, now),
+            SendFailure::NotLoggedIn | SendFailure::ServerLost => {
+                if self.lost_sends.len() < MAX_LOST_SENDS {
+                    self.lost_sends.insert(user);
+                }
+            }
+            SendFailure::Offline | SendFailure::Peer => {}
+        }
+    }
+
     /// After a login: the users whose watch could not be asked for are
-    /// watched now, and the downloads whose QueueUpload was lost before the
-    /// first login are asked for again at once (not at the end of their
-    /// backoff).
+    /// watched now, and the downloads whose QueueUpload was lost on our side
+    /// are asked for again at once (not at the end of their backoff).
     fn logged_in(&mut self, now: std::time::Instant) {
         self.seen_login = true;
         let users: std::collections::BTreeSet<String> = self
@@ -635,8 +661,7 @@ impl TransferTask {
                 debug!(%user, %error, "transfer message not sent");
                 let failed = TransferInput::SendFailed {
                     user,
-                    offline: matches!(error, PeerError::Offline),
-                    ours: matches!(error, PeerError::NoUsername | PeerError::ServerLost),
+                    cause: SendFailure::from(&error),
                     for_download,
                 };
                 report_to(&report, failed).await;
@@ -781,6 +806,21 @@ mod tests {
                 privileged,
             } => Some((user, online, privileged)),
             other => panic!("not a status: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn send_failures_are_sorted_by_whose_fault() {
+        let cause = |error: PeerError| SendFailure::from(&error);
+        assert_eq!(cause(PeerError::Offline), SendFailure::Offline);
+        assert_eq!(cause(PeerError::NoUsername), SendFailure::NotLoggedIn);
+        assert_eq!(cause(PeerError::ServerLost), SendFailure::ServerLost);
+        for error in [
+            PeerError::Unreachable,
+            PeerError::TimedOut,
+            PeerError::Closed,
+        ] {
+            assert_eq!(cause(error), SendFailure::Peer);
         }
     }
 
