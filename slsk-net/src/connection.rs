@@ -29,6 +29,7 @@ use tokio_util::codec::{Framed, FramedParts, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug};
 
+use crate::frame::Outbound;
 use crate::handshake::PeerFramed;
 use crate::obfuscated::PeerCodec;
 use crate::peers::PeerEvent;
@@ -65,13 +66,13 @@ pub(crate) struct Shared {
 /// What the current writer drains: the queue, and a message a previous
 /// writer could not finish.
 pub(crate) struct Outgoing {
-    rx: mpsc::Receiver<PeerMessage>,
-    carry: Option<PeerMessage>,
+    rx: mpsc::Receiver<Outbound>,
+    carry: Option<Outbound>,
 }
 
 /// A user's `P` connections and outgoing queue.
 pub(crate) struct Link {
-    queue: mpsc::Sender<PeerMessage>,
+    queue: mpsc::Sender<Outbound>,
     outgoing: Arc<Mutex<Outgoing>>,
     /// The id of the connection whose writer drains the queue.
     current: watch::Sender<u64>,
@@ -111,7 +112,7 @@ impl Link {
     }
 
     /// Where messages for the user are queued.
-    pub fn queue(&self) -> mpsc::Sender<PeerMessage> {
+    pub fn queue(&self) -> mpsc::Sender<Outbound> {
         self.queue.clone()
     }
 

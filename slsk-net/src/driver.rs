@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slsk_proto::peer::PeerMessage;
 use slsk_proto::peer_init::{PeerInit, PeerInitMessage};
 use slsk_proto::server::{ServerRequest, ServerResponse};
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +20,7 @@ use crate::connector::{
     Action, Connector, ConnectorConfig, FailReason, PeerConnectionKind, RequestId, SocketId,
 };
 use crate::file::FileConnection;
+use crate::frame::Outbound;
 use crate::handshake::{self, DistributedConnection, InitFramed};
 use crate::listener::Accepted;
 use crate::peers::{PeerConfig, PeerError, PeerEvent};
@@ -36,7 +36,7 @@ pub(crate) enum Command {
     ServerLost,
     PeerQueue {
         username: String,
-        reply: oneshot::Sender<Result<mpsc::Sender<PeerMessage>, PeerError>>,
+        reply: oneshot::Sender<Result<mpsc::Sender<Outbound>, PeerError>>,
     },
     Distributed {
         username: String,
@@ -95,7 +95,7 @@ pub(crate) fn spawn(
 
 /// Someone waiting for an outgoing request.
 enum Waiter {
-    Peer(oneshot::Sender<Result<mpsc::Sender<PeerMessage>, PeerError>>),
+    Peer(oneshot::Sender<Result<mpsc::Sender<Outbound>, PeerError>>),
     Distributed(oneshot::Sender<Result<DistributedConnection, PeerError>>),
     File(oneshot::Sender<Result<FileConnection, PeerError>>),
 }
@@ -508,7 +508,7 @@ impl Core {
         framed: handshake::PeerFramed,
         addr: SocketAddr,
         direction: Direction,
-    ) -> mpsc::Sender<PeerMessage> {
+    ) -> mpsc::Sender<Outbound> {
         self.add_connection(username, framed, addr, direction, true)
     }
 
@@ -521,7 +521,7 @@ impl Core {
         addr: SocketAddr,
         direction: Direction,
         make_current: bool,
-    ) -> mpsc::Sender<PeerMessage> {
+    ) -> mpsc::Sender<Outbound> {
         self.next_connection += 1;
         let queue_size = self.config.queue_size;
         let link = self

@@ -83,6 +83,7 @@ mod connection;
 mod connector;
 mod driver;
 mod file;
+mod frame;
 mod handshake;
 mod listener;
 mod obfuscated;
@@ -95,6 +96,7 @@ pub use connector::{
     Action, Connector, ConnectorConfig, FailReason, PeerConnectionKind, RequestId, SocketId, Via,
 };
 pub use file::FileConnection;
+pub use frame::PeerFrame;
 pub use handshake::DistributedConnection;
 pub use obfuscated::{ObfuscatedCodec, PeerCodec};
 pub use peers::{PeerConfig, PeerError, PeerEvent, PeerEvents, Peers};

@@ -56,6 +56,15 @@ impl<M> ObfuscatedCodec<M> {
     pub fn into_kind<N>(self) -> ObfuscatedCodec<N> {
         ObfuscatedCodec::new(self.limits)
     }
+
+    /// Writes a whole frame encoded already, obfuscated with a fresh key.
+    pub(crate) fn encode_frame_bytes(&self, frame: &[u8], dst: &mut BytesMut) {
+        let key: [u8; KEY_LEN] = rand::random();
+        let start = dst.len();
+        dst.put_slice(&key);
+        dst.put_slice(frame);
+        apply(key, &mut dst[start + KEY_LEN..]);
+    }
 }
 
 impl<M> Default for ObfuscatedCodec<M> {

@@ -19,6 +19,7 @@ use tracing::warn;
 use crate::connector::{ConnectorConfig, FailReason};
 use crate::driver::{self, Command};
 use crate::file::FileConnection;
+use crate::frame::{Outbound, PeerFrame};
 use crate::handshake::DistributedConnection;
 use crate::listener::{AcceptSettings, accept_loop};
 use crate::stats::{Counters, PeerStats};
@@ -342,13 +343,38 @@ impl Peers {
     /// first if there is none. Returns once the message is queued; `Err` if
     /// no connection could be made.
     pub async fn send(&self, username: &str, message: PeerMessage) -> Result<(), PeerError> {
+        self.queue_outbound(username, Outbound::Message(message))
+            .await
+    }
+
+    /// Like [`Peers::send`], for a message encoded already (a reply built
+    /// once and sent to many, e.g. the browse reply of `slsk-shares`):
+    /// the frame's bytes are written as they are, in order with the
+    /// messages queued with [`Peers::send`].
+    ///
+    /// ```no_run
+    /// # async fn run(peers: slsk_net::Peers) -> Result<(), slsk_net::PeerError> {
+    /// use slsk_net::PeerFrame;
+    /// use slsk_proto::peer::PeerUserInfoRequest;
+    ///
+    /// let frame = PeerFrame::encode(&PeerUserInfoRequest.into()).expect("encodable");
+    /// for user in ["bob", "carol"] {
+    ///     peers.send_frame(user, frame.clone()).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_frame(&self, username: &str, frame: PeerFrame) -> Result<(), PeerError> {
+        self.queue_outbound(username, Outbound::Frame(frame)).await
+    }
+
+    async fn queue_outbound(&self, username: &str, item: Outbound) -> Result<(), PeerError> {
         let queue = self.peer_queue(username).await?;
-        match queue.send(message).await {
+        match queue.send(item).await {
             Ok(()) => Ok(()),
             // The connection closed just now: make a new one, once.
-            Err(mpsc::error::SendError(message)) => {
+            Err(mpsc::error::SendError(item)) => {
                 let queue = self.peer_queue(username).await?;
-                queue.send(message).await.map_err(|_| PeerError::Closed)
+                queue.send(item).await.map_err(|_| PeerError::Closed)
             }
         }
     }
@@ -399,7 +425,7 @@ impl Peers {
         }
     }
 
-    async fn peer_queue(&self, username: &str) -> Result<mpsc::Sender<PeerMessage>, PeerError> {
+    async fn peer_queue(&self, username: &str) -> Result<mpsc::Sender<Outbound>, PeerError> {
         let (reply, answer) = oneshot::channel();
         self.request(Command::PeerQueue {
             username: username.to_owned(),

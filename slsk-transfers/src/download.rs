@@ -426,7 +426,8 @@ impl DownloadManager {
     }
 
     /// The user went offline: queued downloads wait for them to come back
-    /// (without counting a failure); active ones go on.
+    /// (without counting a failure); active ones go on, and if their
+    /// connection breaks they wait too, without counting it.
     pub fn user_offline(&mut self, user: &str) {
         self.offline.insert(user.to_owned());
         for download in self.downloads.values_mut() {
@@ -440,6 +441,32 @@ impl DownloadManager {
                 download.next_place_query = None;
                 self.outputs.push_back(DownloadOutput::Changed(download.id));
             }
+        }
+    }
+
+    /// Our messages to `user` were lost before they left, through no fault
+    /// of theirs (we were not logged in yet, or the server connection was
+    /// down): their downloads waiting in either queue are asked for again
+    /// now (QueueUpload), without counting a failure. Downloads of a user
+    /// known to be offline keep waiting for them.
+    pub fn ask_again(&mut self, user: &str, now: Instant) {
+        if self.offline.contains(user) {
+            return;
+        }
+        let ids: Vec<DownloadId> = self
+            .downloads
+            .values()
+            .filter(|d| {
+                d.user == user
+                    && matches!(
+                        d.state,
+                        DownloadState::QueuedLocally { .. } | DownloadState::QueuedRemotely { .. }
+                    )
+            })
+            .map(|d| d.id)
+            .collect();
+        for id in ids {
+            self.send_queue_upload(id, now);
         }
     }
 
@@ -830,9 +857,16 @@ impl DownloadManager {
     }
 
     /// Counts a failure that a retry may fix; retries after a doubling
-    /// delay, or fails for good after [`DownloadConfig::max_attempts`].
+    /// delay, or fails for good after [`DownloadConfig::max_attempts`]. A
+    /// user known to be offline explains the failure: it is not counted,
+    /// and the download waits for them to come back (Nicotine+ resumes
+    /// "User logged off" downloads then, client-behaviour.md 6.5).
     fn transient_failure(&mut self, id: DownloadId, reason: FailReason, now: Instant) {
         let download = self.downloads.get_mut(&id).expect("known download");
+        if self.offline.contains(&download.user) {
+            self.set_queued_locally(id, None, reason);
+            return;
+        }
         download.attempts += 1;
         if download.attempts >= self.config.max_attempts {
             self.fail(id, reason);
@@ -844,12 +878,7 @@ impl DownloadManager {
             .retry_base_delay
             .saturating_mul(1 << doublings)
             .min(self.config.retry_max_delay);
-        let retry_at = if self.offline.contains(&download.user) {
-            None
-        } else {
-            Some(now + delay)
-        };
-        self.set_queued_locally(id, retry_at, reason);
+        self.set_queued_locally(id, Some(now + delay), reason);
     }
 
     fn set_queued_locally(

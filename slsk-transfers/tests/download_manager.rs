@@ -729,3 +729,63 @@ mod fuzz {
         }
     }
 }
+
+/// The uploader logs out in the middle of a stream, again and again: the
+/// download waits for them each time (never failing, however many times),
+/// and asks again as soon as they are back.
+#[test]
+fn an_uploader_who_leaves_mid_stream_is_waited_for_not_failed() {
+    let mut m = manager();
+    let now = Instant::now();
+    let id = m.enqueue("alice", FILE, Some(1000), now);
+    let max_attempts = m.config().max_attempts;
+    for round in 0..max_attempts + 2 {
+        let ticket = 100 + round;
+        assert!(m.on_transfer_request("alice", &offer(ticket, FILE, Some(1000)), now));
+        // No byte arrives before the break (progress would reset the count).
+        let job = m.on_file_connection("alice", ticket, now).expect("a job");
+        drain(&mut m);
+        // The server says alice left; the stream is still going.
+        m.user_offline("alice");
+        assert!(matches!(state(&m, id), DownloadState::Transferring { .. }));
+        // Then her connection breaks.
+        m.on_finished(id, job.ticket, Err(FailReason::ConnectionLost), now);
+        assert_eq!(
+            state(&m, id),
+            DownloadState::QueuedLocally { retry_at: None },
+            "round {round}"
+        );
+        // Nothing is due while she is away.
+        assert_eq!(m.poll_timeout(), None);
+        assert!(sent(&drain(&mut m)).is_empty());
+        m.user_online("alice", now);
+        assert_eq!(sent(&drain(&mut m)), vec![queue_upload("alice", FILE)]);
+        assert_eq!(state(&m, id), DownloadState::QueuedRemotely { place: None });
+    }
+    assert_eq!(m.get(id).unwrap().attempts, 0);
+}
+
+/// A QueueUpload lost on our side (not logged in yet) is sent again when
+/// asked, with no failure counted; not to a user known to be offline.
+#[test]
+fn downloads_are_asked_for_again_after_our_own_outage() {
+    let mut m = manager();
+    let now = Instant::now();
+    let id = m.enqueue("alice", FILE, None, now);
+    drain(&mut m);
+    m.ask_again("alice", now);
+    assert_eq!(sent(&drain(&mut m)), vec![queue_upload("alice", FILE)]);
+    assert_eq!(state(&m, id), DownloadState::QueuedRemotely { place: None });
+    assert_eq!(m.get(id).unwrap().attempts, 0);
+    // Other users' downloads, and an offline user's, are left alone.
+    m.ask_again("bob", now);
+    assert!(drain(&mut m).is_empty());
+    m.user_offline("alice");
+    drain(&mut m);
+    m.ask_again("alice", now);
+    assert!(sent(&drain(&mut m)).is_empty());
+    assert_eq!(
+        state(&m, id),
+        DownloadState::QueuedLocally { retry_at: None }
+    );
+}

@@ -7,7 +7,9 @@
 //! Then aioslsk against our server (`slsk-server`, started in-process on
 //! 127.0.0.1): two aioslsk peers chat, fetch each other's user info, search,
 //! browse and download; aioslsk and our client (`slsk-net`) exchange private
-//! messages and user info both ways.
+//! messages and user info both ways, and download from each other (our
+//! client over a direct and an indirect file connection), the bytes checked
+//! by SHA-256.
 
 mod support;
 
@@ -542,6 +544,180 @@ async fn aioslsk_and_our_client_through_our_server() {
         assert_eq!(info.upload_permissions, "EVERYONE");
 
         assert_eq!(theirs.stop().await.unwrap().code(), Some(0));
+        ours.shutdown().await;
+        server.shutdown().await;
+    })
+    .await;
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Bytes that differ along the file, `len` of them.
+fn track(seed: u32, len: u32) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13 ^ seed) as u8)
+        .collect()
+}
+
+/// Our client with transfers, downloading into `dir` and sharing `shared`
+/// (if any) as "Music".
+fn transfer_client(
+    server: &Server,
+    name: &str,
+    dir: &std::path::Path,
+    shared: Option<&std::path::Path>,
+) -> slsk_net::ClientConfig {
+    let mut config = client_config(server, name);
+    config.transfers = Some(slsk_net::client::TransferSettings::new(
+        dir.join("downloads"),
+        dir.join("incomplete"),
+    ));
+    if let Some(shared) = shared {
+        config.shares.folders = vec![slsk_shares::SharedFolder::new("Music", shared)];
+    }
+    config
+}
+
+/// Our client downloads a file aioslsk shares, through our server, over a
+/// direct and over an indirect file connection; the bytes' SHA-256 is the
+/// source's.
+#[tokio::test]
+async fn our_client_downloads_from_aioslsk() {
+    use slsk_net::client::{DownloadState, TransferEvent};
+
+    bounded(async {
+        let (server, server_port) = our_server().await;
+        let dir = scratch_dir("ours-downloads");
+        let shared = dir.join("py-shared");
+        std::fs::create_dir_all(shared.join("Album")).unwrap();
+        let content = track(1, 1_500_000);
+        std::fs::write(shared.join("Album").join("long track.flac"), &content).unwrap();
+
+        let py = AioslskPeer::spawn(PeerOptions::named("pyshare"))
+            .await
+            .unwrap();
+        let mut options = StartOptions::new("pyshare", "secret", server_port, &dir.join("py-dl"));
+        std::fs::create_dir_all(&options.download_dir).unwrap();
+        options.shared_dirs = vec![shared.clone()];
+        py.start(&options).await.unwrap();
+        py.event("scan_complete", SHORT).await.unwrap();
+        py.login().await.unwrap();
+        let listed = py.list_shares().await.unwrap();
+        // The shared root (no files of its own), then "Album".
+        let directory = listed["directories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["files"].as_array().is_some_and(|f| !f.is_empty()))
+            .unwrap_or_else(|| panic!("a directory with the file: {listed}"));
+        let remote_path = format!(
+            "{}\\{}",
+            directory["name"].as_str().unwrap(),
+            directory["files"][0]["filename"].as_str().unwrap()
+        );
+        assert!(remote_path.ends_with("\\long track.flac"), "{remote_path}");
+
+        // Directly, then as a client aioslsk cannot dial: its file
+        // connection comes through the server (ConnectToPeer), we dial it.
+        for (name, reachable) in [("rustdl", true), ("rustdl-nat", false)] {
+            let mut config = transfer_client(&server, name, &dir.join(name), None);
+            if !reachable {
+                config.advertised_port = Some(support::network::closed_port().await);
+            }
+            let (ours, mut events) = login(config).await;
+            let id = ours
+                .download("pyshare", &remote_path, Some(content.len() as u64))
+                .await
+                .unwrap();
+            let done = tokio::time::timeout(Duration::from_secs(60), async {
+                loop {
+                    let event = events.recv().await.expect("events go on");
+                    if let Event::Transfer(TransferEvent::DownloadChanged { id: c, state, .. }) =
+                        event
+                        && c == id
+                    {
+                        match state {
+                            DownloadState::Completed { path } => return path,
+                            DownloadState::Failed { reason } => {
+                                panic!("{name}: download failed: {reason}")
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{name}: the download completes in time"));
+            assert_eq!(sha256(&std::fs::read(&done).unwrap()), sha256(&content));
+            if !reachable {
+                // Nothing reached us; we dialled the P and the F connection.
+                let stats = ours.peers().stats();
+                assert_eq!(stats.accepted, 0, "{stats:?}");
+                assert!(stats.dialled >= 2, "{stats:?}");
+            }
+            ours.shutdown().await;
+        }
+
+        assert_eq!(py.stop().await.unwrap().code(), Some(0));
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// aioslsk downloads a file our client shares (scanned shares, no
+/// resolver), through our server; the bytes' SHA-256 is the source's.
+#[tokio::test]
+async fn aioslsk_downloads_from_our_client() {
+    bounded(async {
+        let (server, server_port) = our_server().await;
+        let dir = scratch_dir("aioslsk-downloads");
+        let shared = dir.join("rust-shared");
+        std::fs::create_dir_all(shared.join("Album")).unwrap();
+        let content = track(2, 1_500_000);
+        std::fs::write(shared.join("Album").join("other track.flac"), &content).unwrap();
+
+        let config = transfer_client(&server, "rustshare", &dir.join("rustshare"), Some(&shared));
+        let (ours, mut events) = login(config).await;
+        match wait_for(&mut events, |e| {
+            matches!(e, Event::ScanComplete(_) | Event::ScanFailed(_))
+        })
+        .await
+        {
+            Event::ScanComplete(summary) => assert_eq!(summary.files, 1),
+            other => panic!("scan: {other:?}"),
+        }
+
+        let py = AioslskPeer::spawn(PeerOptions::named("pydl"))
+            .await
+            .unwrap();
+        let downloads = dir.join("py-dl");
+        std::fs::create_dir_all(&downloads).unwrap();
+        let mut options = StartOptions::new("pydl", "secret", server_port, &downloads);
+        options.scan_on_start = false;
+        py.start(&options).await.unwrap();
+        py.login().await.unwrap();
+
+        let remote_path = "Music\\Album\\other track.flac";
+        py.download("rustshare", remote_path).await.unwrap();
+        let done = py
+            .next_event(
+                |e| {
+                    e["remote_path"] == remote_path
+                        && ["transfer_complete", "transfer_failed", "transfer_aborted"]
+                            .contains(&e["event"].as_str().unwrap_or(""))
+                },
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        assert_eq!(done["event"], "transfer_complete", "{done}");
+        let local = done["local_path"].as_str().unwrap();
+        assert_eq!(sha256(&std::fs::read(local).unwrap()), sha256(&content));
+
+        assert_eq!(py.stop().await.unwrap().code(), Some(0));
         ours.shutdown().await;
         server.shutdown().await;
     })

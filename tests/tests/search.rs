@@ -299,3 +299,123 @@ async fn aioslsk_and_our_client_search_and_browse_each_other() {
     })
     .await;
 }
+
+/// One whole frame read from `socket` (length field included).
+async fn read_frame(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut length = [0u8; 4];
+    tokio::time::timeout(DEADLINE, socket.read_exact(&mut length))
+        .await
+        .expect("a frame in time")
+        .expect("read");
+    let size = u32::from_le_bytes(length) as usize;
+    assert!(size < 1 << 20, "a small share list, not {size} bytes");
+    let mut frame = length.to_vec();
+    frame.resize(4 + size, 0);
+    socket.read_exact(&mut frame[4..]).await.expect("read");
+    frame
+}
+
+/// The browse reply is built once per scan: two requests get the very same
+/// bytes, which decode to the whole share list; after a rescan the list
+/// (and the frame) is new.
+#[tokio::test]
+async fn browse_replies_are_the_frame_built_once_per_scan() {
+    use slsk_proto::FramedMessage;
+    use slsk_proto::peer::{PeerMessage, PeerSharesRequest};
+    use slsk_proto::peer_init::{PeerInit, PeerInitMessage};
+    use slsk_proto::tables::ConnectionType;
+    use tokio::io::AsyncWriteExt;
+
+    bounded(async {
+        let server = start_server(server_config()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = share_tree(dir.path());
+        let alice = sharer(server.local_addr(), "alice", &folder).await;
+
+        // A raw peer opens a P connection to alice and browses twice.
+        let port = alice.client.peers().listen_port();
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let init = PeerInitMessage::from(PeerInit {
+            username: "raw".into(),
+            connection_type: ConnectionType::Peer,
+            ticket: 0.into(),
+        });
+        let browse = PeerMessage::from(PeerSharesRequest { ticket: None })
+            .to_frame()
+            .unwrap();
+        socket.write_all(&init.to_frame().unwrap()).await.unwrap();
+        socket.write_all(&browse).await.unwrap();
+        let first = read_frame(&mut socket).await;
+        socket.write_all(&browse).await.unwrap();
+        let second = read_frame(&mut socket).await;
+        assert_eq!(first, second);
+        let Ok(PeerMessage::PeerSharesReply(reply)) = PeerMessage::decode_frame(&first) else {
+            panic!("not a share list");
+        };
+        let files: usize = reply.directories.iter().map(|d| d.files.len()).sum();
+        assert_eq!(files, 3);
+
+        // A rescan with one more file: the next reply lists it.
+        std::fs::write(folder.join("Air").join("Sexy Boy live.txt"), b"y").unwrap();
+        assert_eq!(alice.client.rescan().await.expect("rescan").files, 4);
+        socket.write_all(&browse).await.unwrap();
+        let third = read_frame(&mut socket).await;
+        assert_ne!(first, third);
+        let Ok(PeerMessage::PeerSharesReply(reply)) = PeerMessage::decode_frame(&third) else {
+            panic!("not a share list");
+        };
+        let files: usize = reply.directories.iter().map(|d| d.files.len()).sum();
+        assert_eq!(files, 4);
+    })
+    .await;
+}
+
+/// The wishlist: with the server's WishlistInterval at one second, the
+/// client searches its wishlist term every interval (one WishlistSearch
+/// each time, a new ticket each), and the replies arrive as peer message
+/// events.
+#[tokio::test]
+async fn wishlist_terms_are_searched_at_the_servers_interval() {
+    use slsk_proto::peer::PeerMessage;
+    use tokio::time::Instant;
+
+    bounded(async {
+        let mut config = server_config();
+        config.wishlist_interval = 1;
+        let server = start_server(config).await;
+        let addr = server.local_addr();
+        let dir = tempfile::tempdir().unwrap();
+        let folder = share_tree(dir.path());
+        let _alice = sharer(addr, "alice", &folder).await;
+        let mut bob = User::login_with(client_config(addr, "bob")).await;
+        bob.client.add_wishlist("moon safari demo");
+
+        let mut replies = Vec::new();
+        while replies.len() < 2 {
+            let reply = bob
+                .wait_for("a wishlist reply", |event| match event {
+                    Event::PeerMessage {
+                        username,
+                        message: PeerMessage::PeerSearchReply(reply),
+                    } if username == "alice" => Some(reply.clone()),
+                    _ => None,
+                })
+                .await;
+            replies.push((Instant::now(), reply));
+        }
+        let (first_at, first) = &replies[0];
+        let (second_at, second) = &replies[1];
+        for (_, reply) in &replies {
+            let names: Vec<&str> = reply.results.iter().map(|f| f.filename.as_str()).collect();
+            assert_eq!(names, ["Music\\Air\\Moon Safari\\Sexy Boy demo.mp3"]);
+        }
+        assert_ne!(first.ticket, second.ticket, "two searches");
+        // One interval apart (with room for the replies' own delays).
+        let apart = *second_at - *first_at;
+        assert!(apart >= Duration::from_millis(500), "{apart:?}");
+    })
+    .await;
+}

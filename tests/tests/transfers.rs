@@ -19,7 +19,7 @@ use slsk_net::client::{
 };
 use slsk_proto::tables::TransferRejectionReason;
 use slsk_server::{Database, Server};
-use support::network::{bounded, client_config, closed_port, login, start_server};
+use support::network::{EVENT_WAIT, bounded, client_config, closed_port, login, start_server};
 use tokio::sync::oneshot;
 
 const TEST_LIMIT: Duration = Duration::from_secs(120);
@@ -448,7 +448,11 @@ async fn an_interrupted_download_resumes_after_a_restart() {
         let (bob, _bob_events) = login(fast).await;
         let (alice, mut alice_events) = login(alice_config).await;
         assert!(alice.downloads().iter().any(|d| d.id == id));
-        let path = completed(&mut alice_events, id).await;
+        // The QueueUpload of the restored download, lost before the login,
+        // goes again at the login, not after the 30 s backoff.
+        let path = tokio::time::timeout(Duration::from_secs(25), completed(&mut alice_events, id))
+            .await
+            .expect("resumed at the login, not at the end of the backoff");
         assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(&file));
         alice.shutdown().await;
         bob.shutdown().await;
@@ -555,6 +559,219 @@ async fn a_file_of_the_scanned_shares_is_uploaded_without_a_resolver() {
             .download("bob", "Music\\track.flac", Some(file.len() as u64))
             .await
             .unwrap();
+        let path = completed(&mut alice_events, id).await;
+        assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(&file));
+        alice.shutdown().await;
+        bob.shutdown().await;
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// A hand-driven peer: a `P` connection to `port` introduced as `username`.
+async fn raw_peer(port: u16, username: &str) -> tokio::net::TcpStream {
+    use slsk_proto::FramedMessage;
+    use slsk_proto::peer_init::{PeerInit, PeerInitMessage};
+    use slsk_proto::tables::ConnectionType;
+    use tokio::io::AsyncWriteExt;
+
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let init = PeerInitMessage::from(PeerInit {
+        username: username.into(),
+        connection_type: ConnectionType::Peer,
+        ticket: 0.into(),
+    });
+    socket.write_all(&init.to_frame().unwrap()).await.unwrap();
+    socket
+}
+
+async fn write_peer(socket: &mut tokio::net::TcpStream, message: slsk_proto::peer::PeerMessage) {
+    use slsk_proto::FramedMessage;
+    use tokio::io::AsyncWriteExt;
+    socket
+        .write_all(&message.to_frame().unwrap())
+        .await
+        .unwrap();
+}
+
+/// The next peer message on `socket`, within [`EVENT_WAIT`].
+async fn read_peer(socket: &mut tokio::net::TcpStream) -> slsk_proto::peer::PeerMessage {
+    use slsk_proto::FramedMessage;
+    use tokio::io::AsyncReadExt;
+    let read = async {
+        let mut length = [0u8; 4];
+        socket.read_exact(&mut length).await.unwrap();
+        let size = u32::from_le_bytes(length) as usize;
+        assert!(size < 1 << 20, "a small message, not {size} bytes");
+        let mut frame = length.to_vec();
+        frame.resize(4 + size, 0);
+        socket.read_exact(&mut frame[4..]).await.unwrap();
+        slsk_proto::peer::PeerMessage::decode_frame(&frame).unwrap()
+    };
+    tokio::time::timeout(EVENT_WAIT, read)
+        .await
+        .expect("a peer message in time")
+}
+
+/// Search replies and user info advertise the upload queue itself: a free
+/// slot while none is taken; once a peer holds the only slot and has a file
+/// waiting, no free slot and a queue of one.
+#[tokio::test]
+async fn search_replies_and_user_info_advertise_the_upload_queue() {
+    use slsk_net::client::{SearchOptions, SearchScope};
+    use slsk_proto::peer::{
+        PeerMessage, PeerPlaceInQueueRequest, PeerTransferQueue, PeerTransferRequest,
+    };
+
+    bounded(TEST_LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start_server(Database::InMemory).await;
+        let music = dir.path().join("alice-music");
+        std::fs::create_dir_all(&music).unwrap();
+        std::fs::write(music.join("zebra one.flac"), content(1, 1000)).unwrap();
+        std::fs::write(music.join("zebra two.flac"), content(2, 1000)).unwrap();
+        let mut alice_config = transfer_config(
+            &server,
+            "alice",
+            &dir.path().join("alice"),
+            &[],
+            QueueStorage::Memory,
+        );
+        alice_config.shares.folders = vec![slsk_shares::SharedFolder::new("Music", &music)];
+        // Fixed values that must not be what is advertised.
+        alice_config.shares.slot_free = false;
+        alice_config.shares.queue_length = 77;
+        alice_config.user_info.upload_slots = 77;
+        alice_config.transfers.as_mut().unwrap().upload_slots = 1;
+        let (alice, mut alice_events) = login(alice_config).await;
+        support::network::wait_for(&mut alice_events, |e| {
+            matches!(e, Event::ScanComplete(_) | Event::ScanFailed(_))
+        })
+        .await;
+        let (bob, _bob_events) = login(client_config(&server, "bob")).await;
+        let search = async |bob: &Client| {
+            let options = SearchOptions {
+                scope: SearchScope::User("alice".into()),
+                timeout: Duration::from_secs(10),
+                max_results: 1,
+                ..Default::default()
+            };
+            let mut search = bob.search("zebra one", options).await.unwrap();
+            tokio::time::timeout(EVENT_WAIT, search.next())
+                .await
+                .expect("a result in time")
+                .expect("a result")
+        };
+
+        let idle = search(&bob).await;
+        assert_eq!((idle.slot_free, idle.queue_length), (true, 0));
+        let info = bob.user_info("alice").await.unwrap();
+        assert_eq!(
+            (info.upload_slots, info.queue_size, info.has_slots_free),
+            (1, 0, true)
+        );
+
+        // Mallory queues both files and never answers the offer of the
+        // first: it holds the only slot, the second waits.
+        let mut mallory = raw_peer(alice.peers().listen_port(), "mallory").await;
+        for name in ["zebra one", "zebra two"] {
+            let filename = format!("Music\\{name}.flac");
+            write_peer(&mut mallory, PeerTransferQueue { filename }.into()).await;
+        }
+        let PeerMessage::PeerTransferRequest(PeerTransferRequest { filename, .. }) =
+            read_peer(&mut mallory).await
+        else {
+            panic!("an offer first");
+        };
+        assert_eq!(filename, "Music\\zebra one.flac");
+        let filename = "Music\\zebra two.flac".to_owned();
+        write_peer(&mut mallory, PeerPlaceInQueueRequest { filename }.into()).await;
+        let PeerMessage::PeerPlaceInQueueReply(place) = read_peer(&mut mallory).await else {
+            panic!("the place of the waiting file");
+        };
+        assert_eq!(place.place, 1);
+
+        let busy = search(&bob).await;
+        assert_eq!((busy.slot_free, busy.queue_length), (false, 1));
+        let info = bob.user_info("alice").await.unwrap();
+        assert_eq!(
+            (info.upload_slots, info.queue_size, info.has_slots_free),
+            (1, 1, false)
+        );
+        alice.shutdown().await;
+        bob.shutdown().await;
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// The uploader logs out in the middle of a download and back in later:
+/// the download waits for them (not failed, no retry timer running) and
+/// resumes as soon as the server says they are back, the downloader
+/// running all along; the file's SHA-256 is the source's.
+#[tokio::test]
+async fn a_download_waits_for_an_uploader_who_logs_out_and_resumes_when_back() {
+    bounded(TEST_LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start_server(Database::InMemory).await;
+        let file = content(9, 3_000_000);
+        let mut slow = transfer_config(
+            &server,
+            "bob",
+            &dir.path().join("bob"),
+            &[("big.wav", &file)],
+            QueueStorage::Memory,
+        );
+        slow.transfers.as_mut().unwrap().upload_rate_limit = Some(500_000);
+        let (bob, _bob_events) = login(slow.clone()).await;
+        let alice_config = transfer_config(
+            &server,
+            "alice",
+            &dir.path().join("alice"),
+            &[],
+            QueueStorage::Memory,
+        );
+        let (alice, mut alice_events) = login(alice_config).await;
+
+        let id = alice
+            .download("bob", "@@share\\big.wav", Some(file.len() as u64))
+            .await
+            .unwrap();
+        support::network::wait_for(&mut alice_events, |event| {
+            matches!(event, Event::Transfer(TransferEvent::DownloadProgress { id: p, bytes, .. })
+                if *p == id && *bytes > 200_000)
+        })
+        .await;
+        bob.shutdown().await;
+        drop(bob);
+
+        // Alice waits for bob: queued locally with no retry time.
+        let waiting =
+            tokio::time::timeout(DOWNLOAD_WAIT, async {
+                loop {
+                    match alice_events.recv().await.expect("events go on") {
+                        Event::Transfer(TransferEvent::DownloadChanged {
+                            id: c, state, ..
+                        }) if c == id => match state {
+                            DownloadState::QueuedLocally { retry_at: None } => return,
+                            DownloadState::Failed { reason } => panic!("failed: {reason:?}"),
+                            DownloadState::Completed { .. } => panic!("completed too early"),
+                            _ => {}
+                        },
+                        _ => {}
+                    }
+                }
+            });
+        waiting.await.expect("the download waits for bob in time");
+        let partial = alice.downloads().into_iter().find(|d| d.id == id).unwrap();
+        assert!(partial.last_error.is_some(), "{partial:?}");
+
+        // Bob is back, at full speed: alice asks again at once.
+        let mut fast = slow;
+        fast.transfers.as_mut().unwrap().upload_rate_limit = None;
+        let (bob, _bob_events) = login(fast).await;
         let path = completed(&mut alice_events, id).await;
         assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(&file));
         alice.shutdown().await;

@@ -262,9 +262,10 @@ impl Default for ReconnectPolicy {
 
 /// What we answer when a peer asks for our user info (PeerUserInfoReply).
 ///
-/// slsk has no uploads yet, so the upload fields are reported exactly as set
-/// here; once transfers exist they will come from the upload queue instead.
-/// The defaults say so honestly: no slots, nothing queued, no free slot, no
+/// When the client runs transfers ([`ClientConfig::transfers`]), the
+/// upload slots, queue size and free slot come from the upload queue; the
+/// three fields here are reported only without transfers. Their defaults
+/// say so honestly: no slots, nothing queued, no free slot; by default no
 /// one may queue uploads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -274,11 +275,14 @@ pub struct UserInfoSettings {
     /// The content of a picture file (any format peers can show, usually
     /// JPEG or PNG). Default none.
     pub picture: Option<Vec<u8>>,
-    /// Upload slots reported. Default 0.
+    /// Upload slots reported when the client runs no transfers. Default 0.
+    /// With transfers, the upload queue's slots, waiting uploads and free
+    /// slot are reported instead of these three.
     pub upload_slots: u32,
-    /// Queued uploads reported. Default 0.
+    /// Queued uploads reported without transfers. Default 0.
     pub queue_size: u32,
-    /// Whether we report a free upload slot. Default false.
+    /// Whether we report a free upload slot without transfers. Default
+    /// false.
     pub slots_free: bool,
     /// Who we say may queue uploads. Default [`UploadPermissions::NoOne`].
     pub upload_permissions: UploadPermissions,

@@ -85,6 +85,9 @@ pub(crate) struct Driver {
     sharing: Option<super::shares::Sharing>,
     /// Sees the server messages of the distributed network.
     distributed: Option<super::distributed::ServerFeed>,
+    /// Gets the user statuses (GetUserStatus, AddUser replies).
+    #[cfg(feature = "transfers")]
+    transfers: Option<mpsc::Sender<super::transfers::TransferInput>>,
     /// Events the stream had no room for yet. While it is not empty the task
     /// does not read from the server, so it holds at most the events of one
     /// input.
@@ -122,6 +125,8 @@ impl Driver {
             #[cfg(feature = "shares")]
             sharing: None,
             distributed: None,
+            #[cfg(feature = "transfers")]
+            transfers: None,
             outbox: VecDeque::new(),
             first_login: Some(first_login),
             shutdown_waiters: Vec::new(),
@@ -216,6 +221,29 @@ impl Driver {
         self
     }
 
+    /// Hands the user statuses the server sends to the transfer task.
+    #[cfg(feature = "transfers")]
+    pub(crate) fn with_transfers(
+        mut self,
+        transfers: mpsc::Sender<super::transfers::TransferInput>,
+    ) -> Self {
+        self.transfers = Some(transfers);
+        self
+    }
+
+    /// The transfer task asks again what it could not while we were not
+    /// logged in.
+    fn tell_transfers_logged_in(&self) {
+        #[cfg(feature = "transfers")]
+        if let Some(transfers) = &self.transfers
+            && transfers
+                .try_send(super::transfers::TransferInput::LoggedIn)
+                .is_err()
+        {
+            warn!("transfer queue full or closed: the login was not passed on");
+        }
+    }
+
     fn connect_finished(&mut self, result: io::Result<TcpStream>) {
         match result {
             Ok(stream) => {
@@ -242,6 +270,13 @@ impl Driver {
                 }
                 if let Some(distributed) = &self.distributed {
                     distributed.server_message(&message);
+                }
+                #[cfg(feature = "transfers")]
+                if let Some(transfers) = &self.transfers
+                    && let Some(input) = super::transfers::TransferInput::from_server(&message)
+                    && transfers.try_send(input).is_err()
+                {
+                    warn!("transfer queue full or closed: a user status was dropped");
                 }
                 self.session.server_message(message, now());
             }
@@ -286,6 +321,9 @@ impl Driver {
                             // peer requests.
                             self.peers.server_lost();
                         }
+                        if matches!(event, Event::Reconnected(_)) {
+                            self.tell_transfers_logged_in();
+                        }
                         self.emit(event)
                     }
                     Action::Reply(responder, result) => {
@@ -297,6 +335,7 @@ impl Driver {
                     Action::LoggedIn(info) => {
                         info!(greeting = %info.greeting, "logged in");
                         self.peers.set_username(&self.username);
+                        self.tell_transfers_logged_in();
                         if let Some(first) = self.first_login.take() {
                             let _ = first.send(Ok(info));
                         }

@@ -67,11 +67,13 @@
 //! It answers searches relayed by the server (never our own, never when
 //! nothing matches, the server's excluded phrases applied) with a
 //! PeerSearchReply over the searcher's `P` connection advertising
-//! [`SharesConfig::slot_free`], [`SharesConfig::avg_speed`] and
-//! [`SharesConfig::queue_length`] (fixed values until transfers report real
-//! ones); it answers every browse (the whole PeerSharesReply, sent as a
-//! decoded message, encoded and compressed per request) and folder contents
-//! request. [`Client::search`] searches, [`Client::browse`] and
+//! whether an upload slot is free, the average speed of our finished
+//! uploads and the number of uploads waiting, read from the upload queue
+//! when transfers run ([`SharesConfig::slot_free`],
+//! [`SharesConfig::avg_speed`] and [`SharesConfig::queue_length`] without
+//! them); it answers every browse with the PeerSharesReply frame built and
+//! compressed once per scan (the same bytes for every request, sent with
+//! [`Peers::send_frame`]) and every folder contents request. [`Client::search`] searches, [`Client::browse`] and
 //! [`Client::folder_contents`] ask peers for their shares, and
 //! [`Client::add_wishlist`] adds a wishlist term: one term is searched per
 //! server WishlistInterval, round robin.
@@ -217,12 +219,15 @@ impl Client {
                     settings,
                     peers.clone(),
                     transfers_to_server,
+                    request_tx.downgrade(),
                     event_tx.clone(),
                     span.clone(),
                 )
                 .map_err(ConnectError::TransferQueue)?;
+                #[cfg(feature = "shares")]
+                sharing.advertise_uploads(handle.upload_status.clone());
                 (
-                    peer_task.with_transfers(handle.inputs.clone()),
+                    peer_task.with_transfers(handle.inputs.clone(), handle.upload_status.clone()),
                     Some(handle),
                 )
             }
@@ -275,6 +280,11 @@ impl Client {
         let driver = driver.with_sharing(sharing.clone());
         let driver = match distributed_feed {
             Some(feed) => driver.with_distributed(feed),
+            None => driver,
+        };
+        #[cfg(feature = "transfers")]
+        let driver = match &transfers {
+            Some(handle) => driver.with_transfers(handle.inputs.clone()),
             None => driver,
         };
         tokio::spawn(driver.run().instrument(span));

@@ -80,6 +80,9 @@ pub(crate) struct PeerTask {
     transfers: Option<mpsc::Sender<super::transfers::TransferInput>>,
     /// Where `D` connections go, if the distributed network is on.
     distributed: Option<DistributedHandle>,
+    /// The upload queue our user info reports, if transfers are on.
+    #[cfg(feature = "transfers")]
+    upload_status: Option<Arc<super::transfers::UploadStatus>>,
 }
 
 impl PeerTask {
@@ -110,6 +113,8 @@ impl PeerTask {
             #[cfg(feature = "transfers")]
             transfers: None,
             distributed: None,
+            #[cfg(feature = "transfers")]
+            upload_status: None,
         }
     }
 
@@ -127,12 +132,15 @@ impl PeerTask {
     }
 
     /// Routes transfer messages and `F` connections to the transfer task.
+    /// User info reports the slots, queue and free slot of `upload_status`.
     #[cfg(feature = "transfers")]
     pub(crate) fn with_transfers(
         mut self,
         transfers: mpsc::Sender<super::transfers::TransferInput>,
+        upload_status: Arc<super::transfers::UploadStatus>,
     ) -> Self {
         self.transfers = Some(transfers);
+        self.upload_status = Some(upload_status);
         self
     }
 
@@ -326,7 +334,12 @@ impl PeerTask {
             debug!(%username, "too many user info replies under way, not answering");
             return;
         };
-        let reply = user_info_reply(&self.user_info);
+        #[allow(unused_mut)]
+        let mut reply = user_info_reply(&self.user_info);
+        #[cfg(feature = "transfers")]
+        if let Some(status) = &self.upload_status {
+            report_uploads(&mut reply, status.load());
+        }
         let peers = self.peers.clone();
         tokio::spawn(async move {
             if let Err(error) = peers.send(&username, reply.into()).await {
@@ -359,6 +372,15 @@ fn user_info_reply(settings: &UserInfoSettings) -> PeerUserInfoReply {
         has_slots_free: settings.slots_free,
         upload_permissions: Some(settings.upload_permissions),
     }
+}
+
+/// With transfers, user info reports the upload queue itself: its slots,
+/// the uploads waiting and whether a slot is free (client-behaviour.md 5).
+#[cfg(feature = "transfers")]
+fn report_uploads(reply: &mut PeerUserInfoReply, uploads: super::transfers::UploadFigures) {
+    reply.upload_slots = uploads.slots;
+    reply.queue_size = uploads.queue_length;
+    reply.has_slots_free = uploads.free_slot;
 }
 
 #[cfg(feature = "transfers")]
@@ -411,5 +433,28 @@ mod tests {
         let default = user_info_reply(&UserInfoSettings::default());
         assert_eq!(default.upload_permissions, Some(UploadPermissions::NoOne));
         assert_eq!(default.picture, None);
+    }
+
+    #[cfg(feature = "transfers")]
+    #[test]
+    fn with_transfers_the_upload_queue_is_reported() {
+        let settings = UserInfoSettings {
+            upload_slots: 9,
+            queue_size: 9,
+            slots_free: true,
+            ..Default::default()
+        };
+        let mut reply = user_info_reply(&settings);
+        let figures = super::super::transfers::UploadFigures {
+            free_slot: false,
+            queue_length: 4,
+            average_speed: 100,
+            slots: 2,
+        };
+        report_uploads(&mut reply, figures);
+        assert_eq!(
+            (reply.upload_slots, reply.queue_size, reply.has_slots_free),
+            (2, 4, false)
+        );
     }
 }

@@ -34,7 +34,7 @@ use super::error::PeerRequestError;
 use super::events::Event;
 use super::search::SearchRegistry;
 use super::session::Command;
-use crate::{PeerEvent, Peers};
+use crate::{PeerEvent, PeerFrame, Peers};
 
 /// What we share and how we answer ([`ClientConfig::shares`](super::ClientConfig::shares)).
 #[derive(Debug, Clone)]
@@ -48,12 +48,15 @@ pub struct SharesConfig {
     pub scan_on_connect: bool,
     /// Limits on incoming searches (minimum query length, results per reply).
     pub search: SearchSettings,
-    /// Advertised in our search replies. Fixed values until transfers report
-    /// the real ones.
+    /// Advertised in our search replies when the client runs no transfers
+    /// (feature `transfers` off, or [`ClientConfig::transfers`](super::ClientConfig::transfers)
+    /// `None`); with transfers, the upload queue's own state is advertised.
     pub slot_free: bool,
-    /// Advertised average upload speed, bytes per second.
+    /// Advertised average upload speed, bytes per second, without
+    /// transfers (with them: the average of our finished uploads).
     pub avg_speed: u32,
-    /// Advertised upload queue length.
+    /// Advertised upload queue length without transfers (with them: the
+    /// uploads waiting for a slot).
     pub queue_length: u32,
 }
 
@@ -95,22 +98,43 @@ pub(crate) struct SearchAnswer {
     pub(crate) reply: PeerSearchReply,
 }
 
+/// What a search reply says about our uploads (client-behaviour.md 4.4:
+/// free slot, average speed, queue length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Advertised {
+    pub(crate) slot_free: bool,
+    pub(crate) avg_speed: u32,
+    pub(crate) queue_length: u32,
+}
+
+impl Advertised {
+    /// The fixed values of the configuration.
+    fn configured(config: &SharesConfig) -> Self {
+        Self {
+            slot_free: config.slot_free,
+            avg_speed: config.avg_speed,
+            queue_length: config.queue_length,
+        }
+    }
+}
+
 /// Decides whether and what to answer a search relayed by the server from
 /// `searcher`: nothing to our own searches, nothing when no file matches
-/// (Soulseek clients stay silent), else a PeerSearchReply.
+/// (Soulseek clients stay silent), else a PeerSearchReply advertising
+/// `advertised`.
 pub(crate) fn search_answer(
     own_username: &str,
     searcher: &str,
     ticket: u32,
     query: &str,
     shares: &Shares,
-    config: &SharesConfig,
-    excluded: &ExcludedPhrases,
+    (settings, excluded): (&SearchSettings, &ExcludedPhrases),
+    advertised: Advertised,
 ) -> Option<SearchAnswer> {
     if searcher == own_username {
         return None;
     }
-    let results: Vec<FileData> = shares.search(query, &config.search, excluded);
+    let results: Vec<FileData> = shares.search(query, settings, excluded);
     if results.is_empty() {
         return None;
     }
@@ -120,9 +144,9 @@ pub(crate) fn search_answer(
             username: own_username.to_owned(),
             ticket,
             results,
-            has_slots_free: config.slot_free,
-            avg_speed: config.avg_speed,
-            queue_size: config.queue_length,
+            has_slots_free: advertised.slot_free,
+            avg_speed: advertised.avg_speed,
+            queue_size: advertised.queue_length,
             unknown: Some(0),
             locked_results: None,
         },
@@ -158,6 +182,9 @@ struct Inner {
     /// One scan at a time.
     scanning: tokio::sync::Mutex<()>,
     wishlist: Mutex<Wishlist>,
+    /// The upload queue's state, once the transfer task runs.
+    #[cfg(feature = "transfers")]
+    upload_status: std::sync::OnceLock<Arc<super::transfers::UploadStatus>>,
 }
 
 /// Wishlist terms, searched one per server interval, round robin.
@@ -204,12 +231,35 @@ impl Sharing {
                 serving: Arc::new(Semaphore::new(MAX_SERVING)),
                 scanning: tokio::sync::Mutex::new(()),
                 wishlist: Mutex::new(Wishlist::default()),
+                #[cfg(feature = "transfers")]
+                upload_status: std::sync::OnceLock::new(),
             }),
         }
     }
 
     pub(crate) fn config(&self) -> &SharesConfig {
         &self.inner.config
+    }
+
+    /// Search replies advertise the state of this upload queue from now on
+    /// (instead of the configured values).
+    #[cfg(feature = "transfers")]
+    pub(crate) fn advertise_uploads(&self, status: Arc<super::transfers::UploadStatus>) {
+        let _ = self.inner.upload_status.set(status);
+    }
+
+    /// What search replies say about our uploads now.
+    fn advertised(&self) -> Advertised {
+        #[cfg(feature = "transfers")]
+        if let Some(status) = self.inner.upload_status.get() {
+            let figures = status.load();
+            return Advertised {
+                slot_free: figures.free_slot,
+                avg_speed: figures.average_speed,
+                queue_length: figures.queue_length,
+            };
+        }
+        Advertised::configured(&self.inner.config)
     }
 
     pub(crate) fn searches(&self) -> &SearchRegistry {
@@ -245,11 +295,16 @@ impl Sharing {
                 None => ScanCache::in_memory(),
             }
             .map_err(ScanError::Cache)?;
-            slsk_shares::scan(&folders, &mut cache, &ScanOptions::default(), &mut |p| {
-                if let Some(events) = events.upgrade() {
-                    let _ = events.try_send(Event::ScanProgress(p));
-                }
-            })
+            let outcome =
+                slsk_shares::scan(&folders, &mut cache, &ScanOptions::default(), &mut |p| {
+                    if let Some(events) = events.upgrade() {
+                        let _ = events.try_send(Event::ScanProgress(p));
+                    }
+                })?;
+            // The browse reply is built and compressed once per scan, here,
+            // not when the first request comes.
+            let _ = outcome.shares.browse_frame();
+            Ok::<_, ScanError>(outcome)
         })
         .await;
         let result = match outcome {
@@ -349,6 +404,7 @@ impl Sharing {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
             let decide = this.clone();
+            let advertised = this.advertised();
             let answer = tokio::task::spawn_blocking(move || {
                 search_answer(
                     &decide.inner.username,
@@ -356,8 +412,8 @@ impl Sharing {
                     ticket,
                     &query,
                     &shares,
-                    &decide.inner.config,
-                    &excluded,
+                    (&decide.inner.config.search, &excluded),
+                    advertised,
                 )
             })
             .await
@@ -389,9 +445,7 @@ impl Sharing {
                 let delivered = self.inner.searches.route(reply);
                 debug!(%username, delivered, "search reply");
             }
-            PeerMessage::PeerSharesRequest(_) => {
-                self.serve(username, |shares, _| shares.browse_reply().into())
-            }
+            PeerMessage::PeerSharesRequest(_) => self.serve_browse(username),
             PeerMessage::PeerDirectoryContentsRequest(request) => {
                 self.serve(username, move |shares, _| {
                     shares
@@ -444,9 +498,34 @@ impl Sharing {
         None
     }
 
-    /// Builds a reply from the current shares on a blocking thread (the
-    /// browse reply of a large share is big) and sends it. The browse reply
-    /// is sent as a decoded message, encoded and compressed per request.
+    /// Sends the browse reply of the current shares: the frame built and
+    /// compressed once per scan (`Shares::browse_frame`, made right after
+    /// the scan), the same bytes for every request.
+    fn serve_browse(&self, username: String) {
+        let Ok(permit) = self.inner.serving.clone().try_acquire_owned() else {
+            debug!(%username, "too many replies under way, browse not answered");
+            return;
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let shares = this.current();
+            // Built already unless the scan has not finished warming it.
+            let frame = tokio::task::spawn_blocking(move || browse_frame(&shares)).await;
+            match frame {
+                Ok(Some(frame)) => {
+                    if let Err(error) = this.inner.peers.send_frame(&username, frame).await {
+                        debug!(%username, %error, "browse reply not sent");
+                    }
+                }
+                Ok(None) => debug!(%username, "share list too large for one frame: not sent"),
+                Err(error) => debug!(%username, %error, "browse reply task failed"),
+            }
+            drop(permit);
+        });
+    }
+
+    /// Builds a reply from the current shares on a blocking thread (a
+    /// folder of a large share is big) and sends it.
     fn serve<F>(&self, username: String, build: F)
     where
         F: FnOnce(&Shares, &str) -> PeerMessage + Send + 'static,
@@ -623,6 +702,12 @@ impl Sharing {
     }
 }
 
+/// The browse reply of `shares` as a frame (made on the first call, shared
+/// by every later one); `None` if the share list does not fit in a frame.
+pub(crate) fn browse_frame(shares: &Shares) -> Option<PeerFrame> {
+    shares.browse_frame().ok().and_then(PeerFrame::new)
+}
+
 /// The item at `*next` (wrapping), advancing `next`.
 fn next_round_robin(items: &[String], next: &mut usize) -> Option<String> {
     if items.is_empty() {
@@ -636,6 +721,7 @@ fn next_round_robin(items: &[String], next: &mut usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use slsk_proto::FramedMessage;
     use slsk_shares::SharedFile;
 
     fn shares() -> Shares {
@@ -662,9 +748,20 @@ mod tests {
             queue_length: 2,
             ..Default::default()
         };
-        let none = ExcludedPhrases::default();
+        let advertised = Advertised::configured(&config);
+        let none = &ExcludedPhrases::default();
+        let settings = &config.search;
         let shares = shares();
-        let answer = search_answer("me", "bob", 7, "sexy boy", &shares, &config, &none).unwrap();
+        let answer = search_answer(
+            "me",
+            "bob",
+            7,
+            "sexy boy",
+            &shares,
+            (settings, none),
+            advertised,
+        )
+        .unwrap();
         assert_eq!(answer.to, "bob");
         assert_eq!(answer.reply.username, "me");
         assert_eq!(answer.reply.ticket, 7);
@@ -678,20 +775,60 @@ mod tests {
             (false, 9, 2)
         );
         assert_eq!(
-            search_answer("me", "me", 7, "sexy", &shares, &config, &none),
+            search_answer("me", "me", 7, "sexy", &shares, (settings, none), advertised),
             None
         );
         assert_eq!(
-            search_answer("me", "bob", 7, "nothing here", &shares, &config, &none),
+            search_answer(
+                "me",
+                "bob",
+                7,
+                "nothing here",
+                &shares,
+                (settings, none),
+                advertised
+            ),
             None
         );
         let excluded = ExcludedPhrases::new(["secret"]);
-        let answer = search_answer("me", "bob", 7, "sexy", &shares, &config, &excluded).unwrap();
+        let answer = search_answer(
+            "me",
+            "bob",
+            7,
+            "sexy",
+            &shares,
+            (settings, &excluded),
+            advertised,
+        )
+        .unwrap();
         assert_eq!(answer.reply.results.len(), 1);
         assert_eq!(
-            search_answer("me", "bob", 7, "secret", &shares, &config, &excluded),
+            search_answer(
+                "me",
+                "bob",
+                7,
+                "secret",
+                &shares,
+                (settings, &excluded),
+                advertised
+            ),
             None
         );
+    }
+
+    #[test]
+    fn the_browse_frame_is_built_once_per_shares() {
+        let shares = shares();
+        let first = browse_frame(&shares).unwrap();
+        let second = browse_frame(&shares).unwrap();
+        // The same bytes, not a copy: built once.
+        assert_eq!(first.as_bytes().as_ptr(), second.as_bytes().as_ptr());
+        let decoded = PeerMessage::decode_frame(first.as_bytes()).unwrap();
+        assert_eq!(decoded, PeerMessage::from(shares.browse_reply()));
+        // A rescan makes new shares, and with them a new frame.
+        let rescanned = self::shares();
+        let third = browse_frame(&rescanned).unwrap();
+        assert_ne!(first.as_bytes().as_ptr(), third.as_bytes().as_ptr());
     }
 
     #[test]

@@ -13,13 +13,28 @@
 //! What is uploaded is decided by [`TransferSettings::resolver`] only: a
 //! path it does not resolve is answered "File not shared." and nothing is
 //! read.
+//!
+//! User status: the client watches (AddUser, through the session, so it
+//! shows in [`Client::watched`](super::Client::watched) and is renewed
+//! after a reconnect) every user it downloads from or has uploads queued
+//! for, and feeds their statuses to both queues (client-behaviour.md 6.5):
+//! a download from a user who logged out waits for them without counting
+//! a failure and is queued again as soon as they are back; a user who goes
+//! offline loses their waiting uploads (active ones go on). A message that
+//! cannot be sent because the server says the user is offline counts as
+//! such a status. At most 4096 users are watched this way per session, and
+//! they are not unwatched when their transfers end (the application may be
+//! watching them too).
 
+mod presence;
 mod settings;
+mod status;
 mod task;
 
 pub use settings::{QueueStorage, ShareResolverFn, TransferSettings};
 pub use slsk_transfers::{Download, DownloadId, DownloadState, FailReason, SharedFile};
 
+pub(crate) use status::{UploadFigures, UploadStatus};
 pub(crate) use task::{TransferHandle, TransferInput, start};
 
 /// Something that happened to a transfer ([`Event::Transfer`](super::Event::Transfer)).
