@@ -357,6 +357,19 @@ class Driver:
             "locked_directories": [directory_json(d) for d in locked],
         }
 
+    async def cmd_distributed_state(self, c):
+        client = self.started()
+        network = client.distributed_network
+        root, level = None, None
+        if client.session is not None:
+            root, level = network._get_advertised_branch_values()
+        return {
+            "parent": network.parent.username if network.parent else None,
+            "branch_level": level,
+            "branch_root": root,
+            "children": [child.username for child in network.children],
+        }
+
     async def cmd_scan(self, c):
         client = self.started()
         await client.shares.scan()

@@ -1,7 +1,8 @@
 //! The distributed search network end to end: our server builds the tree,
 //! twenty of our clients join it, and a global search reaches every one of
 //! them through it; the same after a parent leaves, and with the tree
-//! turned off. Every wait has a deadline.
+//! turned off. Two aioslsk clients join a tree of ours as children, and
+//! searches cross it both ways. Every wait has a deadline.
 
 mod support;
 
@@ -245,4 +246,117 @@ async fn with_the_tree_off_a_global_search_still_finds_everyone() {
         );
     })
     .await;
+}
+
+/// Two aioslsk clients in a network with two of ours: they are offered our
+/// branch root as a parent, join the tree as its children, and global
+/// searches cross the tree both ways (theirs find our files, ours find
+/// theirs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aioslsk_clients_join_our_tree_and_searches_cross_it_both_ways() {
+    use serde_json::Value;
+    use support::aioslsk_peer::{AioslskPeer, PeerOptions, StartOptions};
+
+    bounded(async {
+        let server = start_server(tree_server(true)).await;
+        let addr = server.local_addr();
+        // Names decide the rank among equally slow users: ours come first,
+        // so that aioslsk is offered them as parents.
+        let mut ours = vec![sharing_peer(addr, "aaroot").await];
+        tree_becomes_root(&mut ours[0]).await;
+        ours.push(sharing_peer(addr, "bbsearch").await);
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut theirs = Vec::new();
+        for name in ["zzpy1", "zzpy2"] {
+            let shared = dir.path().join(name).join("shared");
+            std::fs::create_dir_all(&shared).unwrap();
+            std::fs::write(shared.join(format!("treesong {name}.mp3")), name).unwrap();
+            let downloads = dir.path().join(name).join("downloads");
+            std::fs::create_dir_all(&downloads).unwrap();
+            let peer = AioslskPeer::spawn(PeerOptions::named(name)).await.unwrap();
+            let mut options = StartOptions::new(name, "secret", addr.port(), &downloads);
+            options.shared_dirs = vec![shared];
+            peer.start(&options).await.unwrap();
+            peer.event("scan_complete", DEADLINE).await.unwrap();
+            peer.login().await.unwrap();
+            theirs.push(peer);
+        }
+
+        // Each aioslsk client adopts one of ours as its parent.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        for peer in &theirs {
+            loop {
+                drain(&mut ours);
+                let state = peer.distributed_state().await.unwrap();
+                if let Value::String(parent) = &state["parent"] {
+                    assert!(["aaroot", "bbsearch"].contains(&parent.as_str()), "{state}");
+                    assert_eq!(state["branch_root"], "aaroot", "{state}");
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{} has no parent: {state}",
+                    peer.name()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let children: BTreeSet<String> = ours
+            .iter()
+            .flat_map(|p| p.client.distributed().children)
+            .collect();
+        assert!(
+            children.contains("zzpy1") && children.contains("zzpy2"),
+            "{children:?}"
+        );
+
+        // Ours finds theirs (and our root's file).
+        let found = found_by(&ours[1], 3).await;
+        assert_eq!(
+            found,
+            BTreeSet::from(["aaroot".into(), "zzpy1".into(), "zzpy2".into()])
+        );
+
+        // Theirs finds ours (and the other aioslsk client's file). aioslsk
+        // answers its own search when the tree brings it back (it checks
+        // the searcher's name only on FileSearch): that result is skipped.
+        let ticket = theirs[0].global_search("treesong").await.unwrap();
+        let expected = BTreeSet::from(["aaroot".into(), "bbsearch".into(), "zzpy2".into()]);
+        let mut found = BTreeSet::new();
+        while found != expected {
+            let result = theirs[0]
+                .next_event(
+                    |e| e["event"] == "search_result" && e["ticket"] == ticket,
+                    DEADLINE,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("results so far {found:?}: {e:?}"));
+            let user = result["username"].as_str().unwrap().to_owned();
+            if user != theirs[0].name() {
+                assert!(expected.contains(&user), "{user}");
+                found.insert(user);
+            }
+        }
+
+        for peer in &theirs {
+            assert_eq!(peer.stop().await.unwrap().code(), Some(0));
+        }
+        drop(server);
+    })
+    .await;
+}
+
+/// Waits until `peer` accepts children as a branch root.
+async fn tree_becomes_root(peer: &mut Peer) {
+    tokio::time::timeout(DEADLINE, async {
+        while !peer.client.distributed().accepting_children {
+            match peer.events.recv().await.expect("events go on") {
+                Event::Distributed(_) => {}
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("a branch root in time");
 }

@@ -45,6 +45,7 @@
 //! | `get_directory` | `user`, `directory` | `directories` |
 //! | `list_shares` | `as_user`? | this peer's own shares, as `browse` shows them |
 //! | `scan` | | `folder_count`, `file_count` (rescans the shares) |
+//! | `distributed_state` | | `parent` (name or null), `branch_level`, `branch_root`, `children` [names] (its place in the distributed tree) |
 //! | `download` | `user`, `remote_path` | the transfer (progress comes as events) |
 //! | `join_room` / `leave_room` | `room`, `private`? | `room`, `users` / `room` |
 //! | `say_room` | `room`, `text`, `wait_echo`? (false) | |
@@ -716,6 +717,12 @@ impl AioslskPeer {
     /// Browses `user`'s shares: `directories` and `locked_directories`.
     pub async fn browse(&self, user: &str) -> Result<Value, PeerError> {
         self.command("browse", json!({"user": user})).await
+    }
+
+    /// This peer's place in the distributed tree: `parent`, `branch_level`,
+    /// `branch_root`, `children`.
+    pub async fn distributed_state(&self) -> Result<Value, PeerError> {
+        self.command("distributed_state", Value::Null).await
     }
 
     /// This peer's own shares as another user would browse them; a file's

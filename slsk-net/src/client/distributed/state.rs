@@ -87,7 +87,16 @@ struct Parent {
 #[derive(Debug)]
 struct Child {
     username: String,
+    /// The connection searches go out on.
     conn: ConnId,
+    /// A second connection from the same child, kept until one of the two
+    /// closes: a peer that dials us while asking the server to make us dial
+    /// it (aioslsk does, and so does our own connector) ends with two,
+    /// adopts whichever first told it our level, and closes the other.
+    /// Closing either one ourselves would close the one it adopted half of
+    /// the time, so both get everything until then (the child drops
+    /// duplicates).
+    spare: Option<ConnId>,
 }
 
 /// What the server has been told (or, right after login, what the session
@@ -111,7 +120,7 @@ pub(crate) struct Machine {
     parent: Option<Parent>,
     is_root: bool,
     children: Vec<Child>,
-    /// The children's connections, in the same order, for forwarding.
+    /// Every connection of every child (spares included), for forwarding.
     child_conns: Vec<ConnId>,
     roles: HashMap<ConnId, Role>,
     speed: Option<u32>,
@@ -345,15 +354,19 @@ impl Machine {
         }
         match replacing {
             Some(index) => {
-                let old = std::mem::replace(&mut self.children[index].conn, conn);
-                self.child_conns[index] = conn;
-                self.roles.remove(&old);
-                self.actions.push_back(Action::Close(old));
+                // A third connection replaces the older spare.
+                if let Some(old) = self.children[index].spare.replace(conn) {
+                    self.roles.remove(&old);
+                    self.child_conns.retain(|&c| c != old);
+                    self.actions.push_back(Action::Close(old));
+                }
+                self.child_conns.push(conn);
             }
             None => {
                 self.children.push(Child {
                     username: username.to_owned(),
                     conn,
+                    spare: None,
                 });
                 self.child_conns.push(conn);
                 self.actions
@@ -384,9 +397,26 @@ impl Machine {
                 self.candidates.remove(&name);
             }
             Some(Role::Parent) => self.lose_parent(now),
-            Some(Role::Child(name)) => self.remove_child(&name),
+            Some(Role::Child(name)) => self.child_connection_closed(&name, conn),
             None => {}
         }
+    }
+
+    /// One of a child's connections closed: its spare takes over, or the
+    /// child is gone.
+    fn child_connection_closed(&mut self, name: &str, conn: ConnId) {
+        let Some(index) = self.children.iter().position(|c| c.username == name) else {
+            return;
+        };
+        let child = &mut self.children[index];
+        if child.spare == Some(conn) {
+            child.spare = None;
+        } else if let Some(spare) = child.spare.take() {
+            child.conn = spare;
+        } else {
+            return self.remove_child(name);
+        }
+        self.child_conns.retain(|&c| c != conn);
     }
 
     /// A child's queue overflowed: it is dropped.
@@ -614,8 +644,13 @@ impl Machine {
 
     fn remove_child(&mut self, name: &str) {
         if let Some(index) = self.children.iter().position(|c| c.username == name) {
-            self.children.remove(index);
-            self.child_conns.remove(index);
+            let child = self.children.remove(index);
+            self.child_conns.retain(|&c| c != child.conn);
+            if let Some(spare) = child.spare {
+                self.roles.remove(&spare);
+                self.child_conns.retain(|&c| c != spare);
+                self.actions.push_back(Action::Close(spare));
+            }
             self.changed = true;
             self.actions
                 .push_back(Action::Emit(DistributedEvent::ChildRemoved {

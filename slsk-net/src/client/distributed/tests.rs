@@ -459,14 +459,34 @@ fn the_child_limit_holds_and_accept_children_follows_it() {
     );
     m.incoming("k3", 3);
     assert_eq!(drain(&mut m), [Action::Close(3)]);
-    // The same child again replaces its old connection.
+    // The same child again: a spare connection, told our place too and
+    // given every search, until one of the two closes.
     m.incoming("k2", 4);
     let actions = drain(&mut m);
-    assert_eq!(actions[0], Action::Close(2));
-    assert!(!actions.iter().any(|a| matches!(a, Action::Emit(_))));
-    assert_eq!(m.child_conns(), [1, 4]);
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::Emit(_) | Action::Close(_)))
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Send { conn: 4, .. }))
+    );
+    assert_eq!(m.child_conns(), [1, 2, 4]);
+    // The child kept the spare: the child stays.
     m.closed(2, now);
-    assert_eq!(drain(&mut m), [], "the replaced connection is forgotten");
+    assert!(drain(&mut m).iter().all(|a| !matches!(a, Action::Emit(_))));
+    assert_eq!(m.child_conns(), [1, 4]);
+    // A third connection replaces the spare, never the one in use.
+    m.incoming("k2", 5);
+    m.incoming("k2", 6);
+    let actions = drain(&mut m);
+    assert!(actions.contains(&Action::Close(5)), "{actions:?}");
+    assert_eq!(m.child_conns(), [1, 4, 6]);
+    m.closed(6, now);
+    assert!(drain(&mut m).iter().all(|a| !matches!(a, Action::Emit(_))));
+    assert_eq!(m.child_conns(), [1, 4], "the spare is forgotten");
     m.closed(1, now);
     assert_eq!(
         drain(&mut m),
