@@ -3,12 +3,12 @@
 //! new and changed files.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::attributes::AudioAttributes;
+use crate::cache_map::CachedFiles;
 
 /// Bumped when the table changes; an older cache is dropped and rebuilt.
 const SCHEMA_VERSION: i64 = 1;
@@ -27,9 +27,6 @@ pub(crate) struct CachedFile {
     pub(crate) mtime_ns: i64,
     pub(crate) attributes: AudioAttributes,
 }
-
-/// Cached files by key (see [`path_bytes`]).
-pub(crate) type CachedFiles = HashMap<Vec<u8>, CachedFile, foldhash::fast::RandomState>;
 
 /// An SQLite error from the scan cache.
 pub type CacheError = rusqlite::Error;
@@ -87,13 +84,21 @@ impl ScanCache {
     /// Every cached file by its key. Rows with impossible values (a
     /// damaged file) are left out, so those files are read again.
     pub(crate) fn load(&self) -> Result<CachedFiles, CacheError> {
+        // Sized in advance: one allocation each for the keys and the table.
+        let (count, key_bytes): (i64, i64) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(length(path)), 0) FROM files",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut files = CachedFiles::with_capacity(
+            usize::try_from(count).unwrap_or(0),
+            usize::try_from(key_bytes).unwrap_or(0),
+        );
         let mut stmt = self.conn.prepare(
             "SELECT path, size, mtime_ns, bitrate, duration, vbr, sample_rate, bit_depth FROM files",
         )?;
         let mut rows = stmt.query([])?;
-        let mut files = CachedFiles::default();
         while let Some(row) = rows.next()? {
-            let key: Vec<u8> = row.get(0)?;
             let number = |i: usize| -> Result<Option<u32>, CacheError> {
                 Ok(row
                     .get::<_, Option<i64>>(i)?
@@ -109,14 +114,16 @@ impl ScanCache {
                 sample_rate: number(6)?,
                 bit_depth: number(7)?,
             };
-            files.insert(
-                key,
-                CachedFile {
-                    size,
-                    mtime_ns: row.get(2)?,
-                    attributes,
-                },
-            );
+            let file = CachedFile {
+                size,
+                mtime_ns: row.get(2)?,
+                attributes,
+            };
+            // The key is borrowed from SQLite's row, not copied twice.
+            let rusqlite::types::ValueRef::Blob(key) = row.get_ref(0)? else {
+                continue;
+            };
+            files.insert(key, file);
         }
         Ok(files)
     }
@@ -240,6 +247,6 @@ mod tests {
         writer.upsert(b"/new", &entry()).unwrap();
         writer.commit().unwrap();
         assert_eq!(cache.len().unwrap(), (COMMIT_EVERY * 2) as u64);
-        assert!(cache.load().unwrap().contains_key(b"/new".as_slice()));
+        assert!(cache.load().unwrap().get(b"/new").is_some());
     }
 }

@@ -166,10 +166,11 @@ impl ShareIndex {
         // renumbered once the vocabulary is complete.
         let mut vocabulary = Vocabulary::default();
         let mut dir_words: Vec<Vec<u32>> = Vec::with_capacity(dir_paths.len());
+        let mut lower = String::new();
         for dir in &dir_paths {
             index.dirs.push(dir);
             let mut ids = Vec::new();
-            for word in split_words(&dir.to_lowercase()) {
+            for word in split_words(lowercase_into(&mut lower, dir)) {
                 let id = vocabulary.id(word);
                 if !ids.contains(&id) {
                     ids.push(id);
@@ -208,7 +209,7 @@ impl ShareIndex {
             };
             let dir_word_ids = &dir_words[dir_id as usize];
             let first_name_word = name_words.len();
-            for word in split_words(&name.to_lowercase()) {
+            for word in split_words(lowercase_into(&mut lower, name)) {
                 let w = vocabulary.id(word);
                 if !dir_word_ids.contains(&w) && !name_words[first_name_word..].contains(&w) {
                     name_words.push(w);
@@ -584,6 +585,20 @@ impl PhraseCheck {
         self.lower.push_str(&index.name(id).to_lowercase());
         phrases.excludes(&self.lower)
     }
+}
+
+/// `text` lower-cased into `buffer` (reused from call to call: no
+/// allocation per file for ASCII names, the common case).
+fn lowercase_into<'a>(buffer: &'a mut String, text: &str) -> &'a str {
+    buffer.clear();
+    if text.is_ascii() {
+        buffer.push_str(text);
+        buffer.make_ascii_lowercase();
+    } else {
+        // Whole-string lower-casing (the final-sigma rule looks at neighbours).
+        buffer.push_str(&text.to_lowercase());
+    }
+    buffer
 }
 
 /// The first `i` in `0..len` for which `pred(i)` is false (`pred` must be

@@ -40,6 +40,7 @@
 
 mod attributes;
 mod cache;
+mod cache_map;
 mod folders;
 mod index;
 mod linear;

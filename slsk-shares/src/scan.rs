@@ -8,7 +8,8 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::attributes::AudioAttributes;
-use crate::cache::{CacheError, CacheWriter, CachedFile, CachedFiles, ScanCache, path_bytes};
+use crate::cache::{CacheError, CacheWriter, CachedFile, ScanCache, path_bytes};
+use crate::cache_map::CachedFiles;
 use crate::folders::{FolderError, Root, SharedFolder, resolve_roots};
 use crate::probe::{AudioProbe, FileProbe};
 use crate::shares::{SharedFile, Shares};
@@ -271,20 +272,18 @@ fn compare(found: &[FoundFile], mut cached: CachedFiles, roots: &[Root]) -> Comp
     let mut attributes: Vec<Option<AudioAttributes>> = vec![None; found.len()];
     let mut to_read: Vec<usize> = Vec::new();
     for (i, file) in found.iter().enumerate() {
-        match cached.get(path_bytes(&file.local_path)) {
+        // Taking marks the entry found; a directory shared under two names,
+        // or inside another shared one, lists the same local file twice and
+        // finds it both times.
+        match cached.take(path_bytes(&file.local_path)) {
             Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
                 attributes[i] = Some(entry.attributes);
             }
             _ => to_read.push(i),
         }
     }
-    // (Removed only now: a directory shared under two names, or inside
-    // another shared one, lists the same local file twice.)
-    for file in found {
-        cached.remove(path_bytes(&file.local_path));
-    }
-    // What remains in `cached` was not found. Keep what lies under a folder
-    // that is unavailable right now (an unmounted disk); drop the rest.
+    // What was not found: keep what lies under a folder that is unavailable
+    // right now (an unmounted disk); drop the rest.
     let unavailable_prefixes: Vec<Vec<u8>> = roots
         .iter()
         .filter(|r| !r.available)
@@ -295,8 +294,9 @@ fn compare(found: &[FoundFile], mut cached: CachedFiles, roots: &[Root]) -> Comp
         })
         .collect();
     let dropped = cached
-        .into_keys()
+        .unseen_keys()
         .filter(|key| !unavailable_prefixes.iter().any(|p| key.starts_with(p)))
+        .map(<[u8]>::to_vec)
         .collect();
     Comparison {
         attributes,
