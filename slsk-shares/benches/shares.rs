@@ -152,6 +152,7 @@ fn bench_scan(count: usize) {
             &format!("warm (restart, nothing changed) {}/{rounds}", round + 1),
         );
         assert_eq!(this.report.files_read, 0);
+        assert!(this.report.index_loaded);
         assert_eq!(this.shares.file_count(), count);
         warm_times.push(time);
         outcome = Some(this);
@@ -206,12 +207,13 @@ fn timed_scan(
     let (wall, cpu) = (started.elapsed(), cpu_time() - cpu);
     let r = &outcome.report;
     println!(
-        "scan: {label}: {:.2} s, {:.0} files/s, CPU {:.2} s; walk + cache load {:.0} ms, compare + read + cache write {:.0} ms, index {:.0} ms",
+        "scan: {label}: {:.2} s, {:.0} files/s, CPU {:.2} s; walk + cache load {:.0} ms, read + cache write {:.0} ms, index {} {:.0} ms",
         wall.as_secs_f64(),
         r.files_seen as f64 / wall.as_secs_f64(),
         cpu.as_secs_f64(),
         r.walk_time.as_secs_f64() * 1e3,
         r.read_time.as_secs_f64() * 1e3,
+        if r.index_loaded { "loaded" } else { "built" },
         r.index_time.as_secs_f64() * 1e3
     );
     (outcome, Timing { wall, cpu })

@@ -28,6 +28,12 @@ pub(crate) struct CachedFile {
     pub(crate) attributes: AudioAttributes,
 }
 
+/// A saved index (see [`ShareIndex::to_snapshot`](crate::index::ShareIndex)).
+pub(crate) struct IndexSnapshot {
+    pub(crate) fingerprint: Vec<u8>,
+    pub(crate) data: Vec<u8>,
+}
+
 /// An SQLite error from the scan cache.
 pub type CacheError = rusqlite::Error;
 
@@ -66,6 +72,15 @@ impl ScanCache {
                  PRAGMA user_version = {SCHEMA_VERSION};"
             ))?;
         }
+        // The last index built, and the fingerprint of the files it was
+        // built from (see `scan`): one row at most.
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS index_snapshot (
+                 id INTEGER PRIMARY KEY CHECK (id = 0),
+                 fingerprint BLOB NOT NULL,
+                 data BLOB NOT NULL
+             );",
+        )?;
         Ok(Self { conn })
     }
 
@@ -126,6 +141,42 @@ impl ScanCache {
             files.insert(key, file);
         }
         Ok(files)
+    }
+
+    /// The saved index snapshot: its fingerprint and its bytes. A row that
+    /// does not hold two blobs (a damaged file) counts as none.
+    pub(crate) fn load_index_snapshot(&self) -> Result<Option<IndexSnapshot>, CacheError> {
+        use rusqlite::types::ValueRef;
+        let snapshot = self
+            .conn
+            .query_row(
+                "SELECT fingerprint, data FROM index_snapshot WHERE id = 0",
+                [],
+                |r| match (r.get_ref(0)?, r.get_ref(1)?) {
+                    (ValueRef::Blob(fingerprint), ValueRef::Blob(data)) => {
+                        Ok(Some(IndexSnapshot {
+                            fingerprint: fingerprint.to_vec(),
+                            data: data.to_vec(),
+                        }))
+                    }
+                    _ => Ok(None),
+                },
+            )
+            .optional()?;
+        Ok(snapshot.flatten())
+    }
+
+    /// Replaces the saved index snapshot.
+    pub(crate) fn save_index_snapshot(
+        &self,
+        fingerprint: &[u8],
+        data: &[u8],
+    ) -> Result<(), CacheError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO index_snapshot (id, fingerprint, data) VALUES (0, ?1, ?2)",
+            params![fingerprint, data],
+        )?;
+        Ok(())
     }
 
     /// Starts writing changes. They are committed every

@@ -21,6 +21,8 @@
 //! in few files becomes one more merged list; otherwise each candidate's
 //! word ids are checked against the suffix's id range.
 
+mod snapshot;
+
 use crate::attributes::{AudioAttributes, PackedAttributes};
 use crate::query::{ExcludedPhrases, ParsedQuery};
 use crate::words::split_words;

@@ -11,6 +11,7 @@ use crate::attributes::AudioAttributes;
 use crate::cache::{CacheError, CacheWriter, CachedFile, ScanCache, path_bytes};
 use crate::cache_map::CachedFiles;
 use crate::folders::{FolderError, Root, SharedFolder, resolve_roots};
+use crate::index::ShareIndex;
 use crate::probe::{AudioProbe, FileProbe};
 use crate::shares::{SharedFile, Shares};
 use crate::walk::{FoundFile, walk};
@@ -93,11 +94,48 @@ pub struct ScanReport {
     /// shared, and their cache entries are kept for when they return.
     pub unavailable_folders: Vec<String>,
     /// Wall time spent walking the folders and loading the cache (done at
-    /// the same time), comparing, reading files and writing the cache, and
-    /// building the index.
+    /// the same time) and comparing.
     pub walk_time: Duration,
+    /// Wall time spent reading files and writing the cache.
     pub read_time: Duration,
+    /// Time spent building the index, or loading the one saved by an
+    /// earlier scan of the same files.
     pub index_time: Duration,
+    /// Whether the index was loaded from the scan cache (nothing changed
+    /// since it was built) rather than built.
+    pub index_loaded: bool,
+}
+
+/// A digest of what the index is built from: the shared folders' names and
+/// every file's path, size and attributes, in any order. Two 64-bit hashes
+/// (fixed seeds, so stable across runs) per file, summed: an unchanged
+/// library gives the same 128 bits whatever order the walk found it in.
+fn fingerprint(roots: &[Root], files: &[SharedFile]) -> Vec<u8> {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let seeds = [
+        foldhash::quality::FixedState::with_seed(0x736c_736b_0001),
+        foldhash::quality::FixedState::with_seed(0x736c_736b_0002),
+    ];
+    let mut sums = [0u64; 2];
+    for (sum, seed) in sums.iter_mut().zip(&seeds) {
+        for file in files {
+            let mut h = seed.build_hasher();
+            file.virtual_path.hash(&mut h);
+            file.size.hash(&mut h);
+            file.attributes.hash(&mut h);
+            *sum = sum.wrapping_add(h.finish());
+        }
+    }
+    let mut names: Vec<&str> = roots.iter().map(|r| r.virtual_name.as_str()).collect();
+    names.sort_unstable();
+    let mut h = seeds[0].build_hasher();
+    names.hash(&mut h);
+    (files.len() as u64).hash(&mut h);
+    let mut bytes = Vec::with_capacity(24);
+    for value in [sums[0], sums[1], h.finish()] {
+        bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    bytes
 }
 
 /// What a scan produced.
@@ -185,7 +223,8 @@ pub fn scan(
     let started = Instant::now();
     let (found, skips, cached) = std::thread::scope(|s| {
         let cache = &mut *cache;
-        let loader = s.spawn(move || cache.load());
+        let loader =
+            s.spawn(move || Ok::<_, CacheError>((cache.load()?, cache.load_index_snapshot()?)));
         let (found, skips) = walk(&roots, threads, WALK_REPORT_EVERY, &mut |seen| {
             state.files_seen = seen;
             progress(state);
@@ -195,7 +234,7 @@ pub fn scan(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (found, skips, cached)
     });
-    let cached = cached?;
+    let (cached, snapshot) = cached?;
     state.files_seen = found.len() as u64;
     report.files_seen = state.files_seen;
     report.hidden_skipped = skips.hidden;
@@ -237,7 +276,7 @@ pub fn scan(
     writer.commit()?;
     report.files_read = state.files_read;
 
-    let files = found
+    let files: Vec<SharedFile> = found
         .into_iter()
         .zip(attributes)
         .filter_map(|(file, attributes)| {
@@ -250,7 +289,25 @@ pub fn scan(
         .collect();
     report.read_time = started.elapsed();
     let started = Instant::now();
-    let shares = Shares::with_roots(roots, files);
+    // Nothing changed since the index was saved (a restart): load it
+    // rather than build it again.
+    let fingerprint = fingerprint(&roots, &files);
+    let loaded = snapshot
+        .filter(|s| s.fingerprint == fingerprint)
+        .and_then(|s| ShareIndex::from_snapshot(&s.data));
+    report.index_loaded = loaded.is_some();
+    let shares = match loaded {
+        Some(index) => Shares::with_index(roots, index),
+        None => {
+            let shares = Shares::with_roots(roots, files);
+            let data = shares.index().to_snapshot();
+            if let Err(error) = cache.save_index_snapshot(&fingerprint, &data) {
+                // Only the next restart is slower: it builds the index.
+                tracing::warn!(%error, "cannot save the index snapshot");
+            }
+            shares
+        }
+    };
     report.index_time = started.elapsed();
     state.phase = ScanPhase::Done;
     progress(state);

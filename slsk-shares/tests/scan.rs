@@ -253,6 +253,99 @@ fn a_restart_with_an_unchanged_library_reads_nothing() {
         attributes(&before, "M\\d0\\t0.wav")
     );
     assert_eq!(attributes(&after, "M\\d0\\t0.wav").duration, Some(1));
+    assert!(
+        !before.report.index_loaded,
+        "the first scan builds the index"
+    );
+    assert!(after.report.index_loaded, "the restart loads it");
+    assert_eq!(after.shares.folder_count(), before.shares.folder_count());
+    assert_eq!(
+        after.shares.browse_frame().unwrap(),
+        before.shares.browse_frame().unwrap()
+    );
+}
+
+/// The saved index is used only for the very files it was built from: any
+/// change (a new, removed, renamed or resized file, a different folder
+/// name) builds it again, and the result is what a fresh build gives.
+#[test]
+fn a_saved_index_is_used_only_while_nothing_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lib");
+    write(&root, "Air/Moon Safari/01 Sexy Boy.txt", b"one");
+    let kelly = write(&root, "Air/Moon Safari/02 Kelly.txt", b"two");
+    let db = tmp.path().join("cache.db");
+    let scan_as = |name: &str| {
+        let mut cache = ScanCache::open(&db).unwrap();
+        let folders = [SharedFolder::new(name, &root)];
+        run(&folders, &mut cache, &Arc::new(CountingProbe::default()))
+    };
+    let search = |outcome: &ScanOutcome, query: &str| -> Vec<String> {
+        outcome
+            .shares
+            .search(
+                query,
+                &slsk_shares::SearchSettings::default(),
+                &Default::default(),
+            )
+            .into_iter()
+            .map(|f| f.filename)
+            .collect()
+    };
+    assert!(!scan_as("M").report.index_loaded);
+    let same = scan_as("M");
+    assert!(same.report.index_loaded);
+    assert_eq!(
+        search(&same, "kelly"),
+        ["M\\Air\\Moon Safari\\02 Kelly.txt"]
+    );
+
+    // A new file.
+    write(&root, "Air/Talkie Walkie/01 Venus.txt", b"three");
+    let added = scan_as("M");
+    assert!(!added.report.index_loaded);
+    assert_eq!(
+        search(&added, "venus"),
+        ["M\\Air\\Talkie Walkie\\01 Venus.txt"]
+    );
+    assert!(scan_as("M").report.index_loaded);
+
+    // A resized file (same name).
+    std::fs::write(&kelly, b"a longer kelly").unwrap();
+    let resized = scan_as("M");
+    assert!(!resized.report.index_loaded);
+    let index = resized.shares.index();
+    let id = index
+        .find_file("M\\Air\\Moon Safari\\02 Kelly.txt")
+        .unwrap();
+    assert_eq!(index.size(id), 14);
+
+    // A renamed file.
+    std::fs::rename(&kelly, root.join("Air/Moon Safari/02 Kelly Watch.txt")).unwrap();
+    let renamed = scan_as("M");
+    assert!(!renamed.report.index_loaded);
+    assert_eq!(
+        search(&renamed, "kelly"),
+        ["M\\Air\\Moon Safari\\02 Kelly Watch.txt"]
+    );
+    assert!(search(&renamed, "kelly -watch").is_empty());
+
+    // A removed file.
+    std::fs::remove_file(root.join("Air/Talkie Walkie/01 Venus.txt")).unwrap();
+    let removed = scan_as("M");
+    assert!(!removed.report.index_loaded);
+    assert!(search(&removed, "venus").is_empty());
+
+    // The same files under another folder name.
+    let renamed_folder = scan_as("Music");
+    assert!(!renamed_folder.report.index_loaded);
+    assert_eq!(
+        search(&renamed_folder, "sexy"),
+        ["Music\\Air\\Moon Safari\\01 Sexy Boy.txt"]
+    );
+    let again = scan_as("Music");
+    assert!(again.report.index_loaded);
+    assert_eq!(search(&again, "sexy"), search(&renamed_folder, "sexy"));
 }
 
 #[test]
@@ -437,4 +530,37 @@ fn a_missing_file_is_not_resolved() {
     );
     std::fs::remove_file(&song).unwrap();
     assert_eq!(outcome.shares.resolve("M\\a.txt"), None);
+}
+
+/// A damaged index snapshot in the cache file is rebuilt, not trusted.
+#[test]
+fn a_damaged_saved_index_is_built_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lib");
+    write(&root, "Air/01 Sexy Boy.txt", b"one");
+    let db = tmp.path().join("cache.db");
+    let folders = [SharedFolder::new("M", &root)];
+    let scan_once = || {
+        let mut cache = ScanCache::open(&db).unwrap();
+        run(&folders, &mut cache, &Arc::new(CountingProbe::default()))
+    };
+    assert!(!scan_once().report.index_loaded);
+    let damage = |sql: &str| {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        assert_eq!(conn.execute(sql, []).unwrap(), 1);
+    };
+    for sql in [
+        // The last bytes changed (the checksum no longer matches).
+        "UPDATE index_snapshot SET data = CAST(substr(data, 1, length(data) - 3) || x'ffffff' AS BLOB)",
+        // Cut short.
+        "UPDATE index_snapshot SET data = substr(data, 1, 20)",
+        // Not even a blob.
+        "UPDATE index_snapshot SET data = 'text'",
+    ] {
+        damage(sql);
+        let outcome = scan_once();
+        assert!(!outcome.report.index_loaded, "{sql}");
+        assert_eq!(paths(&outcome), ["M\\Air\\01 Sexy Boy.txt"]);
+        assert!(scan_once().report.index_loaded, "saved again");
+    }
 }
