@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::attributes::AudioAttributes;
 use crate::cache_map::CachedFiles;
+use crate::index::ShareIndex;
 
 /// Bumped when the table changes; an older cache is dropped and rebuilt.
 const SCHEMA_VERSION: i64 = 1;
@@ -28,10 +29,11 @@ pub(crate) struct CachedFile {
     pub(crate) attributes: AudioAttributes,
 }
 
-/// A saved index (see [`ShareIndex::to_snapshot`](crate::index::ShareIndex)).
+/// A saved index, decoded, with the fingerprint of the files it was built
+/// from.
 pub(crate) struct IndexSnapshot {
     pub(crate) fingerprint: Vec<u8>,
-    pub(crate) data: Vec<u8>,
+    pub(crate) index: ShareIndex,
 }
 
 /// An SQLite error from the scan cache.
@@ -143,8 +145,10 @@ impl ScanCache {
         Ok(files)
     }
 
-    /// The saved index snapshot: its fingerprint and its bytes. A row that
-    /// does not hold two blobs (a damaged file) counts as none.
+    /// The saved index, decoded straight from SQLite's buffer (the caller
+    /// checks the fingerprint). A row that does not hold two blobs, or a
+    /// snapshot that does not decode (damaged, or from another version),
+    /// counts as none.
     pub(crate) fn load_index_snapshot(&self) -> Result<Option<IndexSnapshot>, CacheError> {
         use rusqlite::types::ValueRef;
         let snapshot = self
@@ -154,9 +158,9 @@ impl ScanCache {
                 [],
                 |r| match (r.get_ref(0)?, r.get_ref(1)?) {
                     (ValueRef::Blob(fingerprint), ValueRef::Blob(data)) => {
-                        Ok(Some(IndexSnapshot {
+                        Ok(ShareIndex::from_snapshot(data).map(|index| IndexSnapshot {
                             fingerprint: fingerprint.to_vec(),
-                            data: data.to_vec(),
+                            index,
                         }))
                     }
                     _ => Ok(None),

@@ -11,7 +11,6 @@ use crate::attributes::AudioAttributes;
 use crate::cache::{CacheError, CacheWriter, CachedFile, ScanCache, path_bytes};
 use crate::cache_map::CachedFiles;
 use crate::folders::{FolderError, Root, SharedFolder, resolve_roots};
-use crate::index::ShareIndex;
 use crate::probe::{AudioProbe, FileProbe};
 use crate::shares::{SharedFile, Shares};
 use crate::walk::{FoundFile, walk};
@@ -223,6 +222,8 @@ pub fn scan(
     let started = Instant::now();
     let (found, skips, cached) = std::thread::scope(|s| {
         let cache = &mut *cache;
+        // The saved index is decoded here too, before the walk tells
+        // whether it can be used: off the critical path when it can.
         let loader =
             s.spawn(move || Ok::<_, CacheError>((cache.load()?, cache.load_index_snapshot()?)));
         let (found, skips) = walk(&roots, threads, WALK_REPORT_EVERY, &mut |seen| {
@@ -294,7 +295,7 @@ pub fn scan(
     let fingerprint = fingerprint(&roots, &files);
     let loaded = snapshot
         .filter(|s| s.fingerprint == fingerprint)
-        .and_then(|s| ShareIndex::from_snapshot(&s.data));
+        .map(|s| s.index);
     report.index_loaded = loaded.is_some();
     let shares = match loaded {
         Some(index) => Shares::with_index(roots, index),
