@@ -10,7 +10,7 @@
 
 use std::hash::BuildHasher;
 
-use super::{Arena, Lists, ShareIndex};
+use super::{Arena, DenseWords, Lists, ShareIndex};
 use crate::attributes::PackedAttributes;
 
 /// Names the layout *and* what the builder puts in it: bump it when either
@@ -95,7 +95,11 @@ impl ShareIndex {
             && all_below(&by_forward, word_count)
             && all_below(&dir_words.items, word_count)
             && all_below(&name_words.items, word_count);
-        consistent.then_some(ShareIndex {
+        if !consistent {
+            return None;
+        }
+        Some(ShareIndex {
+            dense: DenseWords::build(&postings, files),
             dirs,
             dir_files,
             file_dir,
