@@ -33,6 +33,7 @@ pub(crate) struct CachedFile {
 /// from.
 pub(crate) struct IndexSnapshot {
     pub(crate) fingerprint: Vec<u8>,
+    pub(crate) walk_fingerprint: Vec<u8>,
     pub(crate) index: ShareIndex,
 }
 
@@ -74,12 +75,14 @@ impl ScanCache {
                  PRAGMA user_version = {SCHEMA_VERSION};"
             ))?;
         }
-        // The last index built, and the fingerprint of the files it was
-        // built from (see `scan`): one row at most.
+        // The last index built, the fingerprint of the files it was built
+        // from, and that of the walk that found them (see `scan`): one row
+        // at most.
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS index_snapshot (
                  id INTEGER PRIMARY KEY CHECK (id = 0),
                  fingerprint BLOB NOT NULL,
+                 walk_fingerprint BLOB NOT NULL,
                  data BLOB NOT NULL
              );",
         )?;
@@ -154,12 +157,13 @@ impl ScanCache {
         let snapshot = self
             .conn
             .query_row(
-                "SELECT fingerprint, data FROM index_snapshot WHERE id = 0",
+                "SELECT fingerprint, walk_fingerprint, data FROM index_snapshot WHERE id = 0",
                 [],
-                |r| match (r.get_ref(0)?, r.get_ref(1)?) {
-                    (ValueRef::Blob(fingerprint), ValueRef::Blob(data)) => {
+                |r| match (r.get_ref(0)?, r.get_ref(1)?, r.get_ref(2)?) {
+                    (ValueRef::Blob(fingerprint), ValueRef::Blob(walk), ValueRef::Blob(data)) => {
                         Ok(ShareIndex::from_snapshot(data).map(|index| IndexSnapshot {
                             fingerprint: fingerprint.to_vec(),
+                            walk_fingerprint: walk.to_vec(),
                             index,
                         }))
                     }
@@ -174,11 +178,23 @@ impl ScanCache {
     pub(crate) fn save_index_snapshot(
         &self,
         fingerprint: &[u8],
+        walk_fingerprint: &[u8],
         data: &[u8],
     ) -> Result<(), CacheError> {
         self.conn.execute(
-            "INSERT OR REPLACE INTO index_snapshot (id, fingerprint, data) VALUES (0, ?1, ?2)",
-            params![fingerprint, data],
+            "INSERT OR REPLACE INTO index_snapshot (id, fingerprint, walk_fingerprint, data)
+             VALUES (0, ?1, ?2, ?3)",
+            params![fingerprint, walk_fingerprint, data],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces the walk fingerprint of the saved snapshot (the index is
+    /// the same, the walk found other sizes or times).
+    pub(crate) fn save_walk_fingerprint(&self, walk_fingerprint: &[u8]) -> Result<(), CacheError> {
+        self.conn.execute(
+            "UPDATE index_snapshot SET walk_fingerprint = ?1 WHERE id = 0",
+            params![walk_fingerprint],
         )?;
         Ok(())
     }

@@ -218,24 +218,22 @@ pub fn scan(
         .threads
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
-    // Walk the folders while another thread loads the cache.
+    // Walk the folders while another thread loads the index saved by the
+    // last scan.
     let started = Instant::now();
-    let (found, skips, cached) = std::thread::scope(|s| {
+    let (found, skips, snapshot) = std::thread::scope(|s| {
         let cache = &mut *cache;
-        // The saved index is decoded here too, before the walk tells
-        // whether it can be used: off the critical path when it can.
-        let loader =
-            s.spawn(move || Ok::<_, CacheError>((cache.load()?, cache.load_index_snapshot()?)));
+        let loader = s.spawn(move || cache.load_index_snapshot());
         let (found, skips) = walk(&roots, threads, WALK_REPORT_EVERY, &mut |seen| {
             state.files_seen = seen;
             progress(state);
         });
-        let cached = loader
+        let snapshot = loader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (found, skips, cached)
+        (found, skips, snapshot)
     });
-    let (cached, snapshot) = cached?;
+    let snapshot = snapshot?;
     state.files_seen = found.len() as u64;
     report.files_seen = state.files_seen;
     report.hidden_skipped = skips.hidden;
@@ -244,6 +242,26 @@ pub fn scan(
     report.unreadable_dirs = skips.unreadable_dirs;
     report.other_skipped = skips.other;
 
+    // The walk found every file with the size and mtime it had at the end
+    // of the last scan, which cached them all: that scan's index is the
+    // answer, and the per-file cache need not even be loaded.
+    let walk_fingerprint = walk_fingerprint(&roots, &found);
+    let snapshot = match snapshot {
+        Some(snapshot) if snapshot.walk_fingerprint == walk_fingerprint => {
+            report.files_cached = report.files_seen;
+            report.index_loaded = true;
+            report.walk_time = started.elapsed();
+            state.phase = ScanPhase::Done;
+            progress(state);
+            return Ok(ScanOutcome {
+                shares: Shares::with_index(roots, snapshot.index),
+                report,
+            });
+        }
+        other => other,
+    };
+
+    let cached = cache.load()?;
     let Comparison {
         mut attributes,
         to_read,
@@ -290,29 +308,75 @@ pub fn scan(
         .collect();
     report.read_time = started.elapsed();
     let started = Instant::now();
-    // Nothing changed since the index was saved (a restart): load it
-    // rather than build it again.
+    // Unreadable files are tried again by every scan: a walk that finds
+    // one must never skip the comparison.
+    let walk_fingerprint = if report.unreadable_files == 0 {
+        walk_fingerprint
+    } else {
+        Vec::new()
+    };
+    // The same files as when the index was saved (only times changed):
+    // load it rather than build it again.
     let fingerprint = fingerprint(&roots, &files);
     let loaded = snapshot
         .filter(|s| s.fingerprint == fingerprint)
         .map(|s| s.index);
     report.index_loaded = loaded.is_some();
-    let shares = match loaded {
-        Some(index) => Shares::with_index(roots, index),
+    let saved = match &loaded {
+        Some(_) => cache.save_walk_fingerprint(&walk_fingerprint),
+        None => Ok(()),
+    };
+    let (shares, saved) = match loaded {
+        Some(index) => (Shares::with_index(roots, index), saved),
         None => {
             let shares = Shares::with_roots(roots, files);
             let data = shares.index().to_snapshot();
-            if let Err(error) = cache.save_index_snapshot(&fingerprint, &data) {
-                // Only the next restart is slower: it builds the index.
-                tracing::warn!(%error, "cannot save the index snapshot");
-            }
-            shares
+            let saved = cache.save_index_snapshot(&fingerprint, &walk_fingerprint, &data);
+            (shares, saved)
         }
     };
+    if let Err(error) = saved {
+        // Only the next restart is slower: it builds the index.
+        tracing::warn!(%error, "cannot save the index snapshot");
+    }
     report.index_time = started.elapsed();
     state.phase = ScanPhase::Done;
     progress(state);
     Ok(ScanOutcome { shares, report })
+}
+
+/// A digest of what the walk found: the shared folders and every file's
+/// local path, virtual path, size and mtime, in any order (summed hashes,
+/// as in [`fingerprint`]).
+fn walk_fingerprint(roots: &[Root], found: &[FoundFile]) -> Vec<u8> {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let seeds = [
+        foldhash::quality::FixedState::with_seed(0x736c_736b_0003),
+        foldhash::quality::FixedState::with_seed(0x736c_736b_0004),
+    ];
+    let mut sums = [0u64; 2];
+    for (sum, seed) in sums.iter_mut().zip(&seeds) {
+        for file in found {
+            let mut h = seed.build_hasher();
+            path_bytes(&file.local_path).hash(&mut h);
+            file.virtual_path.hash(&mut h);
+            file.size.hash(&mut h);
+            file.mtime_ns.hash(&mut h);
+            *sum = sum.wrapping_add(h.finish());
+        }
+    }
+    let mut h = seeds[0].build_hasher();
+    for root in roots {
+        root.virtual_name.hash(&mut h);
+        path_bytes(&root.path).hash(&mut h);
+        root.available.hash(&mut h);
+    }
+    (found.len() as u64).hash(&mut h);
+    let mut bytes = Vec::with_capacity(24);
+    for value in [sums[0], sums[1], h.finish()] {
+        bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    bytes
 }
 
 /// What the cache says about the files found.

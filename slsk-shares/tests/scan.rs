@@ -564,3 +564,76 @@ fn a_damaged_saved_index_is_built_again() {
         assert!(scan_once().report.index_loaded, "saved again");
     }
 }
+
+/// The shortcut of an unchanged walk (the index loaded, the per-file cache
+/// not even compared) never hides work: an unreadable file is tried again
+/// by every scan, and a file whose mtime alone moved is read again, after
+/// which the saved index (the same files) serves again.
+#[test]
+fn an_unchanged_walk_skips_the_comparison_only_when_everything_was_cached() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lib");
+    write(&root, "a.wav", &audio::wav(8000, 8, 1, 8000));
+    let b = write(&root, "b.txt", b"plain");
+    let locked = write(&root, "locked.txt", b"secret");
+    let locked = std::fs::canonicalize(locked).unwrap();
+    let db = tmp.path().join("cache.db");
+    let folders = [SharedFolder::new("M", &root)];
+    let scan_with = |probe: &Arc<CountingProbe>| {
+        let mut cache = ScanCache::open(&db).unwrap();
+        run(&folders, &mut cache, probe)
+    };
+    let failing = || {
+        let probe = Arc::new(CountingProbe::default());
+        probe.unreadable.lock().unwrap().push(locked.clone());
+        probe
+    };
+
+    for expected_reads in [3, 1] {
+        let probe = failing();
+        let outcome = scan_with(&probe);
+        assert_eq!(
+            probe.reads(),
+            expected_reads,
+            "the unreadable file, every time"
+        );
+        assert_eq!(outcome.report.unreadable_files, 1);
+        assert_eq!(paths(&outcome), ["M\\a.wav", "M\\b.txt"]);
+    }
+    // Readable now: shared, and from then on nothing is read.
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = scan_with(&probe);
+    assert_eq!(probe.reads(), 1);
+    assert_eq!(paths(&outcome), ["M\\a.wav", "M\\b.txt", "M\\locked.txt"]);
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = scan_with(&probe);
+    assert_eq!(probe.reads(), 0);
+    assert!(outcome.report.index_loaded);
+    assert_eq!(outcome.report.files_cached, 3);
+    assert_eq!(outcome.report.files_seen, 3);
+
+    // Only the mtime of b moves: b is read again, the index is the same.
+    let file = std::fs::File::options().write(true).open(&b).unwrap();
+    file.set_modified(
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000),
+    )
+    .unwrap();
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = scan_with(&probe);
+    assert_eq!(probe.reads(), 1);
+    assert!(outcome.report.index_loaded, "same files, same attributes");
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = scan_with(&probe);
+    assert_eq!(probe.reads(), 0);
+    assert!(outcome.report.index_loaded);
+    assert_eq!(
+        attributes(&outcome, "M\\a.wav"),
+        AudioAttributes {
+            duration: Some(1),
+            sample_rate: Some(8000),
+            bit_depth: Some(8),
+            bitrate: Some(64),
+            ..Default::default()
+        }
+    );
+}
