@@ -1,6 +1,7 @@
 //! The scan cache: what was read from each file, keyed by its local path,
 //! with the size and modification time it had, so that a rescan reads only
-//! new and changed files.
+//! new and changed files; and the last index built, so that a restart with
+//! nothing changed loads it instead of building it.
 
 use std::cell::Cell;
 use std::path::Path;

@@ -460,8 +460,11 @@ impl ShareIndex {
         let smallest = required.iter().map(|l| l.0.len()).min().unwrap_or(0);
         // Partial terms: when the words ending in the suffix are in few
         // files, their merged posting list is one more list to intersect;
+        // in not many more files than the shortest list, a bitmap of those
+        // files (a bit set per posting, no sort) tests each candidate;
         // otherwise each candidate's own words are checked.
         let mut checked_ranges: Vec<std::ops::Range<u32>> = Vec::new();
+        let mut suffix_maps: Vec<Vec<u64>> = Vec::new();
         for suffix in &query.partial {
             let words = self.words_ending_in(suffix);
             if words.is_empty() {
@@ -473,6 +476,14 @@ impl ShareIndex {
                 merged.sort_unstable();
                 merged.dedup();
                 required.push((merged.into(), None));
+            } else if postings.len() <= smallest.saturating_mul(4) {
+                let mut map = vec![0u64; self.file_count().div_ceil(64)];
+                for &file in postings {
+                    if let Some(bits) = map.get_mut(file as usize / 64) {
+                        *bits |= 1 << (file % 64);
+                    }
+                }
+                suffix_maps.push(map);
             } else {
                 checked_ranges.push(words);
             }
@@ -503,9 +514,10 @@ impl ShareIndex {
                     return false;
                 }
             }
-            if !checked_ranges
-                .iter()
-                .all(|words| self.has_word_in(id, words))
+            if !suffix_maps.iter().all(|map| Bitmap(map).contains(id))
+                || !checked_ranges
+                    .iter()
+                    .all(|words| self.has_word_in(id, words))
             {
                 return false;
             }
