@@ -251,8 +251,11 @@ pub fn scan(
             report.files_cached = report.files_seen;
             report.index_loaded = true;
             report.walk_time = started.elapsed();
-            state.phase = ScanPhase::Done;
-            progress(state);
+            // The same reports as any scan: nothing to read, then done.
+            for phase in [ScanPhase::Reading, ScanPhase::Done] {
+                state.phase = phase;
+                progress(state);
+            }
             return Ok(ScanOutcome {
                 shares: Shares::with_index(roots, snapshot.index),
                 report,

@@ -457,6 +457,23 @@ fn progress_goes_through_the_phases_and_counts_everything() {
             .windows(2)
             .all(|w| w[0].files_read <= w[1].files_read)
     );
+
+    // A rescan with nothing changed reports the same phases, nothing to read.
+    let mut reports: Vec<ScanProgress> = Vec::new();
+    let outcome = scan(&folders, &mut cache, &ScanOptions::default(), &mut |p| {
+        reports.push(p)
+    })
+    .unwrap();
+    assert!(outcome.report.index_loaded);
+    let phases: Vec<ScanPhase> = reports.iter().map(|p| p.phase).collect();
+    assert_eq!(phases.first(), Some(&ScanPhase::Walking));
+    assert!(phases.contains(&ScanPhase::Reading), "{phases:?}");
+    assert_eq!(phases.last(), Some(&ScanPhase::Done));
+    let last = reports.last().unwrap();
+    assert_eq!(
+        (last.files_seen, last.files_to_read, last.files_read),
+        (200, 0, 0)
+    );
 }
 
 #[test]
