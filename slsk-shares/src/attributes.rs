@@ -6,7 +6,7 @@ use slsk_proto::tables::FileAttributeKind;
 
 /// What is known about a file's audio; every field is optional (a plain file
 /// or one whose metadata cannot be read has none).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct AudioAttributes {
     /// Audio bitrate in kbps.
     pub bitrate: Option<u32>,
@@ -98,6 +98,29 @@ impl PackedAttributes {
             vbr: has(HAS_VBR).then_some(has(IS_VBR)),
             sample_rate: has(HAS_SAMPLE_RATE).then_some(self.sample_rate),
             bit_depth: has(HAS_BIT_DEPTH).then_some(u32::from(self.bit_depth)),
+        }
+    }
+
+    /// The 12 bytes stored in an index snapshot.
+    pub(crate) fn to_bytes(self) -> [u8; 12] {
+        let mut bytes = [0u8; 12];
+        bytes[0..4].copy_from_slice(&self.duration.to_le_bytes());
+        bytes[4..8].copy_from_slice(&self.sample_rate.to_le_bytes());
+        bytes[8..10].copy_from_slice(&self.bitrate.to_le_bytes());
+        bytes[10] = self.bit_depth;
+        bytes[11] = self.flags;
+        bytes
+    }
+
+    /// The inverse of [`PackedAttributes::to_bytes`]; every bit pattern is
+    /// a valid value.
+    pub(crate) fn from_bytes(bytes: [u8; 12]) -> Self {
+        Self {
+            duration: u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            sample_rate: u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
+            bitrate: u16::from_le_bytes([bytes[8], bytes[9]]),
+            bit_depth: bytes[10],
+            flags: bytes[11],
         }
     }
 }

@@ -1,14 +1,16 @@
 //! The scan cache: what was read from each file, keyed by its local path,
 //! with the size and modification time it had, so that a rescan reads only
-//! new and changed files.
+//! new and changed files; and the last index built, so that a restart with
+//! nothing changed loads it instead of building it.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::attributes::AudioAttributes;
+use crate::cache_map::CachedFiles;
+use crate::index::ShareIndex;
 
 /// Bumped when the table changes; an older cache is dropped and rebuilt.
 const SCHEMA_VERSION: i64 = 1;
@@ -28,8 +30,13 @@ pub(crate) struct CachedFile {
     pub(crate) attributes: AudioAttributes,
 }
 
-/// Cached files by key (see [`path_bytes`]).
-pub(crate) type CachedFiles = HashMap<Vec<u8>, CachedFile, foldhash::fast::RandomState>;
+/// A saved index, decoded, with the fingerprint of the files it was built
+/// from.
+pub(crate) struct IndexSnapshot {
+    pub(crate) fingerprint: Vec<u8>,
+    pub(crate) walk_fingerprint: Vec<u8>,
+    pub(crate) index: ShareIndex,
+}
 
 /// An SQLite error from the scan cache.
 pub type CacheError = rusqlite::Error;
@@ -69,6 +76,17 @@ impl ScanCache {
                  PRAGMA user_version = {SCHEMA_VERSION};"
             ))?;
         }
+        // The last index built, the fingerprint of the files it was built
+        // from, and that of the walk that found them (see `scan`): one row
+        // at most.
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS index_snapshot (
+                 id INTEGER PRIMARY KEY CHECK (id = 0),
+                 fingerprint BLOB NOT NULL,
+                 walk_fingerprint BLOB NOT NULL,
+                 data BLOB NOT NULL
+             );",
+        )?;
         Ok(Self { conn })
     }
 
@@ -87,13 +105,21 @@ impl ScanCache {
     /// Every cached file by its key. Rows with impossible values (a
     /// damaged file) are left out, so those files are read again.
     pub(crate) fn load(&self) -> Result<CachedFiles, CacheError> {
+        // Sized in advance: one allocation each for the keys and the table.
+        let (count, key_bytes): (i64, i64) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(length(path)), 0) FROM files",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut files = CachedFiles::with_capacity(
+            usize::try_from(count).unwrap_or(0),
+            usize::try_from(key_bytes).unwrap_or(0),
+        );
         let mut stmt = self.conn.prepare(
             "SELECT path, size, mtime_ns, bitrate, duration, vbr, sample_rate, bit_depth FROM files",
         )?;
         let mut rows = stmt.query([])?;
-        let mut files = CachedFiles::default();
         while let Some(row) = rows.next()? {
-            let key: Vec<u8> = row.get(0)?;
             let number = |i: usize| -> Result<Option<u32>, CacheError> {
                 Ok(row
                     .get::<_, Option<i64>>(i)?
@@ -109,16 +135,69 @@ impl ScanCache {
                 sample_rate: number(6)?,
                 bit_depth: number(7)?,
             };
-            files.insert(
-                key,
-                CachedFile {
-                    size,
-                    mtime_ns: row.get(2)?,
-                    attributes,
-                },
-            );
+            let file = CachedFile {
+                size,
+                mtime_ns: row.get(2)?,
+                attributes,
+            };
+            // The key is borrowed from SQLite's row, not copied twice.
+            let rusqlite::types::ValueRef::Blob(key) = row.get_ref(0)? else {
+                continue;
+            };
+            files.insert(key, file);
         }
         Ok(files)
+    }
+
+    /// The saved index, decoded straight from SQLite's buffer (the caller
+    /// checks the fingerprint). A row that does not hold two blobs, or a
+    /// snapshot that does not decode (damaged, or from another version),
+    /// counts as none.
+    pub(crate) fn load_index_snapshot(&self) -> Result<Option<IndexSnapshot>, CacheError> {
+        use rusqlite::types::ValueRef;
+        let snapshot = self
+            .conn
+            .query_row(
+                "SELECT fingerprint, walk_fingerprint, data FROM index_snapshot WHERE id = 0",
+                [],
+                |r| match (r.get_ref(0)?, r.get_ref(1)?, r.get_ref(2)?) {
+                    (ValueRef::Blob(fingerprint), ValueRef::Blob(walk), ValueRef::Blob(data)) => {
+                        Ok(ShareIndex::from_snapshot(data).map(|index| IndexSnapshot {
+                            fingerprint: fingerprint.to_vec(),
+                            walk_fingerprint: walk.to_vec(),
+                            index,
+                        }))
+                    }
+                    _ => Ok(None),
+                },
+            )
+            .optional()?;
+        Ok(snapshot.flatten())
+    }
+
+    /// Replaces the saved index snapshot.
+    pub(crate) fn save_index_snapshot(
+        &self,
+        fingerprint: &[u8],
+        walk_fingerprint: &[u8],
+        data: &[u8],
+    ) -> Result<(), CacheError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO index_snapshot (id, fingerprint, walk_fingerprint, data)
+             VALUES (0, ?1, ?2, ?3)",
+            params![fingerprint, walk_fingerprint, data],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces the walk fingerprint of the saved snapshot (the index is
+    /// the same, the walk found other sizes or times).
+    pub(crate) fn save_walk_fingerprint(&self, walk_fingerprint: &[u8]) -> Result<(), CacheError> {
+        self.conn.execute(
+            "UPDATE index_snapshot SET walk_fingerprint = ?1 WHERE id = 0",
+            params![walk_fingerprint],
+        )?;
+        Ok(())
     }
 
     /// Starts writing changes. They are committed every
@@ -240,6 +319,6 @@ mod tests {
         writer.upsert(b"/new", &entry()).unwrap();
         writer.commit().unwrap();
         assert_eq!(cache.len().unwrap(), (COMMIT_EVERY * 2) as u64);
-        assert!(cache.load().unwrap().contains_key(b"/new".as_slice()));
+        assert!(cache.load().unwrap().get(b"/new").is_some());
     }
 }

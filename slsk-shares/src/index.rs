@@ -21,9 +21,13 @@
 //! in few files becomes one more merged list; otherwise each candidate's
 //! word ids are checked against the suffix's id range.
 
+mod dense;
+mod snapshot;
+
 use crate::attributes::{AudioAttributes, PackedAttributes};
 use crate::query::{ExcludedPhrases, ParsedQuery};
 use crate::words::split_words;
+use dense::{Bitmap, DenseWords};
 
 /// A file's number in the index.
 pub type FileId = u32;
@@ -127,6 +131,8 @@ pub struct ShareIndex {
     /// File id -> ids of the words of its name not already in its
     /// directory's path.
     name_words: Lists,
+    /// Bitmaps of the words in many files (derived from `postings`).
+    dense: DenseWords,
 }
 
 /// Arenas and lists are addressed with `u32`: past this many bytes or
@@ -166,10 +172,11 @@ impl ShareIndex {
         // renumbered once the vocabulary is complete.
         let mut vocabulary = Vocabulary::default();
         let mut dir_words: Vec<Vec<u32>> = Vec::with_capacity(dir_paths.len());
+        let mut lower = String::new();
         for dir in &dir_paths {
             index.dirs.push(dir);
             let mut ids = Vec::new();
-            for word in split_words(&dir.to_lowercase()) {
+            for word in split_words(lowercase_into(&mut lower, dir)) {
                 let id = vocabulary.id(word);
                 if !ids.contains(&id) {
                     ids.push(id);
@@ -208,7 +215,7 @@ impl ShareIndex {
             };
             let dir_word_ids = &dir_words[dir_id as usize];
             let first_name_word = name_words.len();
-            for word in split_words(&name.to_lowercase()) {
+            for word in split_words(lowercase_into(&mut lower, name)) {
                 let w = vocabulary.id(word);
                 if !dir_word_ids.contains(&w) && !name_words[first_name_word..].contains(&w) {
                     name_words.push(w);
@@ -274,6 +281,7 @@ impl ShareIndex {
             }
         });
 
+        index.dense = DenseWords::build(&index.postings, index.file_dir.len());
         index.dirs.shrink();
         index.names.shrink();
         index.words.shrink();
@@ -313,7 +321,7 @@ impl ShareIndex {
 
     /// [`ShareIndex::heap_bytes`] by part: the per-file table (directory,
     /// name end, size, attributes), file names, the word ids of each name,
-    /// posting lists, directories (paths, files, word ids) and the
+    /// posting lists (with the bitmaps of the commonest words), directories (paths, files, word ids) and the
     /// vocabulary.
     pub fn heap_bytes_by_part(&self) -> [(&'static str, usize); 6] {
         let table = self.file_dir.capacity() * 4
@@ -324,7 +332,10 @@ impl ShareIndex {
             ("file table", table),
             ("file names", self.names.text.capacity()),
             ("name word ids", self.name_words.heap_bytes()),
-            ("posting lists", self.postings.heap_bytes()),
+            (
+                "posting lists",
+                self.postings.heap_bytes() + self.dense.heap_bytes(),
+            ),
             (
                 "directories",
                 self.dirs.heap_bytes() + self.dir_files.heap_bytes() + self.dir_words.heap_bytes(),
@@ -435,21 +446,25 @@ impl ShareIndex {
         max_results: usize,
         phrases: &ExcludedPhrases,
     ) -> Vec<FileId> {
-        let mut required: Vec<std::borrow::Cow<'_, [u32]>> = Vec::new();
+        // Each list with the word's bitmap when the word is dense.
+        let mut required: Vec<(std::borrow::Cow<'_, [u32]>, Option<Bitmap<'_>>)> = Vec::new();
         for word in &query.included {
             match self.find_word(word) {
-                Some(w) => required.push(self.postings.get(w).into()),
+                Some(w) => required.push((self.postings.get(w).into(), self.dense.get(w))),
                 None => return Vec::new(),
             }
         }
         if required.is_empty() || max_results == 0 {
             return Vec::new();
         }
-        let smallest = required.iter().map(|l| l.len()).min().unwrap_or(0);
+        let smallest = required.iter().map(|l| l.0.len()).min().unwrap_or(0);
         // Partial terms: when the words ending in the suffix are in few
         // files, their merged posting list is one more list to intersect;
+        // in not many more files than the shortest list, a bitmap of those
+        // files (a bit set per posting, no sort) tests each candidate;
         // otherwise each candidate's own words are checked.
         let mut checked_ranges: Vec<std::ops::Range<u32>> = Vec::new();
+        let mut suffix_maps: Vec<Vec<u64>> = Vec::new();
         for suffix in &query.partial {
             let words = self.words_ending_in(suffix);
             if words.is_empty() {
@@ -460,29 +475,91 @@ impl ShareIndex {
                 let mut merged = postings.to_vec();
                 merged.sort_unstable();
                 merged.dedup();
-                required.push(merged.into());
+                required.push((merged.into(), None));
+            } else if postings.len() <= smallest.saturating_mul(4) {
+                let mut map = vec![0u64; self.file_count().div_ceil(64)];
+                for &file in postings {
+                    if let Some(bits) = map.get_mut(file as usize / 64) {
+                        *bits |= 1 << (file % 64);
+                    }
+                }
+                suffix_maps.push(map);
             } else {
                 checked_ranges.push(words);
             }
         }
-        required.sort_by_key(|l| l.len());
-        let excluded: Vec<&[u32]> = query
+        required.sort_by_key(|l| l.0.len());
+        let excluded: Vec<(&[u32], Option<Bitmap<'_>>)> = query
             .excluded
             .iter()
             .filter_map(|w| self.find_word(w))
-            .map(|w| self.postings.get(w))
+            .map(|w| (self.postings.get(w), self.dense.get(w)))
             .collect();
 
-        let (driver, others) = required.split_first().expect("not empty");
-        let mut cursors = vec![0usize; others.len()];
-        let mut excluded_cursors = vec![0usize; excluded.len()];
         let mut results = Vec::new();
+        let mut excluded_cursors = vec![0usize; excluded.len()];
         let mut phrase_check = PhraseCheck::default();
+        // Whether a file holding every included word is a result; pushes
+        // it, and says when the cap is reached.
+        let mut accept = |id: FileId| -> bool {
+            for ((list, bitmap), cursor) in excluded.iter().zip(&mut excluded_cursors) {
+                let has = match bitmap {
+                    Some(bitmap) => bitmap.contains(id),
+                    None => {
+                        *cursor = gallop(list, *cursor, id);
+                        list.get(*cursor) == Some(&id)
+                    }
+                };
+                if has {
+                    return false;
+                }
+            }
+            if !suffix_maps.iter().all(|map| Bitmap(map).contains(id))
+                || !checked_ranges
+                    .iter()
+                    .all(|words| self.has_word_in(id, words))
+            {
+                return false;
+            }
+            if !phrases.is_empty() && phrase_check.excludes(self, id, phrases) {
+                return false;
+            }
+            results.push(id);
+            results.len() == max_results
+        };
+
+        let bitmaps: Option<Vec<Bitmap<'_>>> = required.iter().map(|l| l.1).collect();
+        if let Some(bitmaps) = bitmaps {
+            // Only dense words: intersect the bitmaps, 64 files at a time.
+            'blocks: for block in 0..self.dense.stride() {
+                let mut bits = bitmaps.iter().fold(!0u64, |all, b| all & b.0[block]);
+                while bits != 0 {
+                    let id = (block * 64) as u32 + bits.trailing_zeros();
+                    bits &= bits - 1;
+                    if accept(id) {
+                        break 'blocks;
+                    }
+                }
+            }
+            return results;
+        }
+
+        let (driver, others) = required.split_first().expect("not empty");
+        let driver = &driver.0;
+        let mut cursors = vec![0usize; others.len()];
         let mut at = 0;
         'candidates: while let Some(&id) = driver.get(at) {
             // Leapfrog: a list without `id` tells where the next possible
-            // match is; skip the driver there.
-            for (list, cursor) in others.iter().zip(&mut cursors) {
+            // match is; skip the driver there. A dense word's bitmap only
+            // says yes or no, in one step.
+            for ((list, bitmap), cursor) in others.iter().zip(&mut cursors) {
+                if let Some(bitmap) = bitmap {
+                    if !bitmap.contains(id) {
+                        at += 1;
+                        continue 'candidates;
+                    }
+                    continue;
+                }
                 *cursor = gallop(list, *cursor, id);
                 match list.get(*cursor) {
                     None => break 'candidates,
@@ -494,23 +571,7 @@ impl ShareIndex {
                 }
             }
             at += 1;
-            for (list, cursor) in excluded.iter().zip(&mut excluded_cursors) {
-                *cursor = gallop(list, *cursor, id);
-                if list.get(*cursor) == Some(&id) {
-                    continue 'candidates;
-                }
-            }
-            if !checked_ranges
-                .iter()
-                .all(|words| self.has_word_in(id, words))
-            {
-                continue;
-            }
-            if !phrases.is_empty() && phrase_check.excludes(self, id, phrases) {
-                continue;
-            }
-            results.push(id);
-            if results.len() == max_results {
+            if accept(id) {
                 break;
             }
         }
@@ -584,6 +645,20 @@ impl PhraseCheck {
         self.lower.push_str(&index.name(id).to_lowercase());
         phrases.excludes(&self.lower)
     }
+}
+
+/// `text` lower-cased into `buffer` (reused from call to call: no
+/// allocation per file for ASCII names, the common case).
+fn lowercase_into<'a>(buffer: &'a mut String, text: &str) -> &'a str {
+    buffer.clear();
+    if text.is_ascii() {
+        buffer.push_str(text);
+        buffer.make_ascii_lowercase();
+    } else {
+        // Whole-string lower-casing (the final-sigma rule looks at neighbours).
+        buffer.push_str(&text.to_lowercase());
+    }
+    buffer
 }
 
 /// The first `i` in `0..len` for which `pred(i)` is false (`pred` must be
@@ -683,6 +758,28 @@ mod tests {
         assert_eq!(index.find_file("M\\b\\c\\d.flac"), Some(1));
         assert_eq!(index.find_file("M\\b\\c\\D.flac"), None);
         assert_eq!(index.find_file("M\\b"), None);
+    }
+
+    #[test]
+    fn words_in_a_sixteenth_of_the_files_and_at_least_4096_get_a_bitmap() {
+        let paths: Vec<String> = (0..13_000)
+            .map(|i| format!("M\\t{i}.{}", if i % 3 == 0 { "flac" } else { "mp3" }))
+            .collect();
+        let index = ShareIndex::build(paths.iter().map(|p| file(p)).collect());
+        let bitmap = |word: &str| index.dense.get(index.find_word(word).unwrap());
+        assert!(bitmap("m").is_some(), "every file");
+        assert!(bitmap("mp3").is_some());
+        let flac = bitmap("flac").expect("4,334 files");
+        assert!(bitmap("t7").is_none());
+        let flac_files: Vec<u32> = (0..13_000).filter(|&id| flac.contains(id)).collect();
+        assert_eq!(
+            flac_files,
+            index.postings.get(index.find_word("flac").unwrap())
+        );
+        assert!(!flac.contains(13_000) && !flac.contains(u32::MAX));
+        // A small index has none.
+        let small = ShareIndex::build(vec![file("M\\a.flac"), file("M\\b.flac")]);
+        assert!(small.dense.get(small.find_word("flac").unwrap()).is_none());
     }
 
     #[test]

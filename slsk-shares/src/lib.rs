@@ -4,7 +4,10 @@
 //!
 //! - [`scan`] walks the [`SharedFolder`]s, reads the audio attributes of new
 //!   and changed files in parallel (with `lofty`), keeps what it read in a
-//!   [`ScanCache`] (SQLite), and returns [`Shares`].
+//!   [`ScanCache`] (SQLite), and returns [`Shares`]. The cache also keeps
+//!   the last index built: a rescan that finds every file as the last scan
+//!   left it (a restart) loads that index instead of comparing every file
+//!   and building it again.
 //! - [`Shares`] answers searches ([`Shares::search`], the matching rules of
 //!   Nicotine+, client-behaviour.md 4.3), builds the browse reply once per
 //!   scan ([`Shares::browse_frame`]), folder contents
@@ -40,6 +43,7 @@
 
 mod attributes;
 mod cache;
+mod cache_map;
 mod folders;
 mod index;
 mod linear;

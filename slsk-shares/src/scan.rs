@@ -8,7 +8,8 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::attributes::AudioAttributes;
-use crate::cache::{CacheError, CacheWriter, CachedFile, CachedFiles, ScanCache, path_bytes};
+use crate::cache::{CacheError, CacheWriter, CachedFile, ScanCache, path_bytes};
+use crate::cache_map::CachedFiles;
 use crate::folders::{FolderError, Root, SharedFolder, resolve_roots};
 use crate::probe::{AudioProbe, FileProbe};
 use crate::shares::{SharedFile, Shares};
@@ -92,11 +93,48 @@ pub struct ScanReport {
     /// shared, and their cache entries are kept for when they return.
     pub unavailable_folders: Vec<String>,
     /// Wall time spent walking the folders and loading the cache (done at
-    /// the same time), comparing, reading files and writing the cache, and
-    /// building the index.
+    /// the same time) and comparing.
     pub walk_time: Duration,
+    /// Wall time spent reading files and writing the cache.
     pub read_time: Duration,
+    /// Time spent building the index, or loading the one saved by an
+    /// earlier scan of the same files.
     pub index_time: Duration,
+    /// Whether the index was loaded from the scan cache (nothing changed
+    /// since it was built) rather than built.
+    pub index_loaded: bool,
+}
+
+/// A digest of what the index is built from: the shared folders' names and
+/// every file's path, size and attributes, in any order. Two 64-bit hashes
+/// (fixed seeds, so stable across runs) per file, summed: an unchanged
+/// library gives the same 128 bits whatever order the walk found it in.
+fn fingerprint(roots: &[Root], files: &[SharedFile]) -> Vec<u8> {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let seeds = [
+        foldhash::quality::FixedState::with_seed(0x736c_736b_0001),
+        foldhash::quality::FixedState::with_seed(0x736c_736b_0002),
+    ];
+    let mut sums = [0u64; 2];
+    for (sum, seed) in sums.iter_mut().zip(&seeds) {
+        for file in files {
+            let mut h = seed.build_hasher();
+            file.virtual_path.hash(&mut h);
+            file.size.hash(&mut h);
+            file.attributes.hash(&mut h);
+            *sum = sum.wrapping_add(h.finish());
+        }
+    }
+    let mut names: Vec<&str> = roots.iter().map(|r| r.virtual_name.as_str()).collect();
+    names.sort_unstable();
+    let mut h = seeds[0].build_hasher();
+    names.hash(&mut h);
+    (files.len() as u64).hash(&mut h);
+    let mut bytes = Vec::with_capacity(24);
+    for value in [sums[0], sums[1], h.finish()] {
+        bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    bytes
 }
 
 /// What a scan produced.
@@ -180,21 +218,22 @@ pub fn scan(
         .threads
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
-    // Walk the folders while another thread loads the cache.
+    // Walk the folders while another thread loads the index saved by the
+    // last scan.
     let started = Instant::now();
-    let (found, skips, cached) = std::thread::scope(|s| {
+    let (found, skips, snapshot) = std::thread::scope(|s| {
         let cache = &mut *cache;
-        let loader = s.spawn(move || cache.load());
+        let loader = s.spawn(move || cache.load_index_snapshot());
         let (found, skips) = walk(&roots, threads, WALK_REPORT_EVERY, &mut |seen| {
             state.files_seen = seen;
             progress(state);
         });
-        let cached = loader
+        let snapshot = loader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (found, skips, cached)
+        (found, skips, snapshot)
     });
-    let cached = cached?;
+    let snapshot = snapshot?;
     state.files_seen = found.len() as u64;
     report.files_seen = state.files_seen;
     report.hidden_skipped = skips.hidden;
@@ -203,6 +242,29 @@ pub fn scan(
     report.unreadable_dirs = skips.unreadable_dirs;
     report.other_skipped = skips.other;
 
+    // The walk found every file with the size and mtime it had at the end
+    // of the last scan, which cached them all: that scan's index is the
+    // answer, and the per-file cache need not even be loaded.
+    let walk_fingerprint = walk_fingerprint(&roots, &found);
+    let snapshot = match snapshot {
+        Some(snapshot) if snapshot.walk_fingerprint == walk_fingerprint => {
+            report.files_cached = report.files_seen;
+            report.index_loaded = true;
+            report.walk_time = started.elapsed();
+            // The same reports as any scan: nothing to read, then done.
+            for phase in [ScanPhase::Reading, ScanPhase::Done] {
+                state.phase = phase;
+                progress(state);
+            }
+            return Ok(ScanOutcome {
+                shares: Shares::with_index(roots, snapshot.index),
+                report,
+            });
+        }
+        other => other,
+    };
+
+    let cached = cache.load()?;
     let Comparison {
         mut attributes,
         to_read,
@@ -236,7 +298,7 @@ pub fn scan(
     writer.commit()?;
     report.files_read = state.files_read;
 
-    let files = found
+    let files: Vec<SharedFile> = found
         .into_iter()
         .zip(attributes)
         .filter_map(|(file, attributes)| {
@@ -249,11 +311,75 @@ pub fn scan(
         .collect();
     report.read_time = started.elapsed();
     let started = Instant::now();
-    let shares = Shares::with_roots(roots, files);
+    // Unreadable files are tried again by every scan: a walk that finds
+    // one must never skip the comparison.
+    let walk_fingerprint = if report.unreadable_files == 0 {
+        walk_fingerprint
+    } else {
+        Vec::new()
+    };
+    // The same files as when the index was saved (only times changed):
+    // load it rather than build it again.
+    let fingerprint = fingerprint(&roots, &files);
+    let loaded = snapshot
+        .filter(|s| s.fingerprint == fingerprint)
+        .map(|s| s.index);
+    report.index_loaded = loaded.is_some();
+    let saved = match &loaded {
+        Some(_) => cache.save_walk_fingerprint(&walk_fingerprint),
+        None => Ok(()),
+    };
+    let (shares, saved) = match loaded {
+        Some(index) => (Shares::with_index(roots, index), saved),
+        None => {
+            let shares = Shares::with_roots(roots, files);
+            let data = shares.index().to_snapshot();
+            let saved = cache.save_index_snapshot(&fingerprint, &walk_fingerprint, &data);
+            (shares, saved)
+        }
+    };
+    if let Err(error) = saved {
+        // Only the next restart is slower: it builds the index.
+        tracing::warn!(%error, "cannot save the index snapshot");
+    }
     report.index_time = started.elapsed();
     state.phase = ScanPhase::Done;
     progress(state);
     Ok(ScanOutcome { shares, report })
+}
+
+/// A digest of what the walk found: the shared folders and every file's
+/// local path, virtual path, size and mtime, in any order (summed hashes,
+/// as in [`fingerprint`]).
+fn walk_fingerprint(roots: &[Root], found: &[FoundFile]) -> Vec<u8> {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let seeds = [
+        foldhash::quality::FixedState::with_seed(0x736c_736b_0003),
+        foldhash::quality::FixedState::with_seed(0x736c_736b_0004),
+    ];
+    let mut sums = [0u64; 2];
+    for (sum, seed) in sums.iter_mut().zip(&seeds) {
+        for file in found {
+            let mut h = seed.build_hasher();
+            path_bytes(&file.local_path).hash(&mut h);
+            file.virtual_path.hash(&mut h);
+            file.size.hash(&mut h);
+            file.mtime_ns.hash(&mut h);
+            *sum = sum.wrapping_add(h.finish());
+        }
+    }
+    let mut h = seeds[0].build_hasher();
+    for root in roots {
+        root.virtual_name.hash(&mut h);
+        path_bytes(&root.path).hash(&mut h);
+        root.available.hash(&mut h);
+    }
+    (found.len() as u64).hash(&mut h);
+    let mut bytes = Vec::with_capacity(24);
+    for value in [sums[0], sums[1], h.finish()] {
+        bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    bytes
 }
 
 /// What the cache says about the files found.
@@ -271,20 +397,18 @@ fn compare(found: &[FoundFile], mut cached: CachedFiles, roots: &[Root]) -> Comp
     let mut attributes: Vec<Option<AudioAttributes>> = vec![None; found.len()];
     let mut to_read: Vec<usize> = Vec::new();
     for (i, file) in found.iter().enumerate() {
-        match cached.get(path_bytes(&file.local_path)) {
+        // Taking marks the entry found; a directory shared under two names,
+        // or inside another shared one, lists the same local file twice and
+        // finds it both times.
+        match cached.take(path_bytes(&file.local_path)) {
             Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
                 attributes[i] = Some(entry.attributes);
             }
             _ => to_read.push(i),
         }
     }
-    // (Removed only now: a directory shared under two names, or inside
-    // another shared one, lists the same local file twice.)
-    for file in found {
-        cached.remove(path_bytes(&file.local_path));
-    }
-    // What remains in `cached` was not found. Keep what lies under a folder
-    // that is unavailable right now (an unmounted disk); drop the rest.
+    // What was not found: keep what lies under a folder that is unavailable
+    // right now (an unmounted disk); drop the rest.
     let unavailable_prefixes: Vec<Vec<u8>> = roots
         .iter()
         .filter(|r| !r.available)
@@ -295,8 +419,9 @@ fn compare(found: &[FoundFile], mut cached: CachedFiles, roots: &[Root]) -> Comp
         })
         .collect();
     let dropped = cached
-        .into_keys()
+        .unseen_keys()
         .filter(|key| !unavailable_prefixes.iter().any(|p| key.starts_with(p)))
+        .map(<[u8]>::to_vec)
         .collect();
     Comparison {
         attributes,

@@ -67,6 +67,15 @@ impl Shares {
         }
     }
 
+    /// Shares around an index built before (loaded from a snapshot).
+    pub(crate) fn with_index(roots: Vec<Root>, index: ShareIndex) -> Self {
+        Self {
+            roots,
+            index,
+            browse_frame: OnceLock::new(),
+        }
+    }
+
     /// Shares with nothing in them.
     pub fn empty() -> Self {
         Self::with_roots(Vec::new(), Vec::new())

@@ -253,6 +253,99 @@ fn a_restart_with_an_unchanged_library_reads_nothing() {
         attributes(&before, "M\\d0\\t0.wav")
     );
     assert_eq!(attributes(&after, "M\\d0\\t0.wav").duration, Some(1));
+    assert!(
+        !before.report.index_loaded,
+        "the first scan builds the index"
+    );
+    assert!(after.report.index_loaded, "the restart loads it");
+    assert_eq!(after.shares.folder_count(), before.shares.folder_count());
+    assert_eq!(
+        after.shares.browse_frame().unwrap(),
+        before.shares.browse_frame().unwrap()
+    );
+}
+
+/// The saved index is used only for the very files it was built from: any
+/// change (a new, removed, renamed or resized file, a different folder
+/// name) builds it again, and the result is what a fresh build gives.
+#[test]
+fn a_saved_index_is_used_only_while_nothing_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lib");
+    write(&root, "Air/Moon Safari/01 Sexy Boy.txt", b"one");
+    let kelly = write(&root, "Air/Moon Safari/02 Kelly.txt", b"two");
+    let db = tmp.path().join("cache.db");
+    let scan_as = |name: &str| {
+        let mut cache = ScanCache::open(&db).unwrap();
+        let folders = [SharedFolder::new(name, &root)];
+        run(&folders, &mut cache, &Arc::new(CountingProbe::default()))
+    };
+    let search = |outcome: &ScanOutcome, query: &str| -> Vec<String> {
+        outcome
+            .shares
+            .search(
+                query,
+                &slsk_shares::SearchSettings::default(),
+                &Default::default(),
+            )
+            .into_iter()
+            .map(|f| f.filename)
+            .collect()
+    };
+    assert!(!scan_as("M").report.index_loaded);
+    let same = scan_as("M");
+    assert!(same.report.index_loaded);
+    assert_eq!(
+        search(&same, "kelly"),
+        ["M\\Air\\Moon Safari\\02 Kelly.txt"]
+    );
+
+    // A new file.
+    write(&root, "Air/Talkie Walkie/01 Venus.txt", b"three");
+    let added = scan_as("M");
+    assert!(!added.report.index_loaded);
+    assert_eq!(
+        search(&added, "venus"),
+        ["M\\Air\\Talkie Walkie\\01 Venus.txt"]
+    );
+    assert!(scan_as("M").report.index_loaded);
+
+    // A resized file (same name).
+    std::fs::write(&kelly, b"a longer kelly").unwrap();
+    let resized = scan_as("M");
+    assert!(!resized.report.index_loaded);
+    let index = resized.shares.index();
+    let id = index
+        .find_file("M\\Air\\Moon Safari\\02 Kelly.txt")
+        .unwrap();
+    assert_eq!(index.size(id), 14);
+
+    // A renamed file.
+    std::fs::rename(&kelly, root.join("Air/Moon Safari/02 Kelly Watch.txt")).unwrap();
+    let renamed = scan_as("M");
+    assert!(!renamed.report.index_loaded);
+    assert_eq!(
+        search(&renamed, "kelly"),
+        ["M\\Air\\Moon Safari\\02 Kelly Watch.txt"]
+    );
+    assert!(search(&renamed, "kelly -watch").is_empty());
+
+    // A removed file.
+    std::fs::remove_file(root.join("Air/Talkie Walkie/01 Venus.txt")).unwrap();
+    let removed = scan_as("M");
+    assert!(!removed.report.index_loaded);
+    assert!(search(&removed, "venus").is_empty());
+
+    // The same files under another folder name.
+    let renamed_folder = scan_as("Music");
+    assert!(!renamed_folder.report.index_loaded);
+    assert_eq!(
+        search(&renamed_folder, "sexy"),
+        ["Music\\Air\\Moon Safari\\01 Sexy Boy.txt"]
+    );
+    let again = scan_as("Music");
+    assert!(again.report.index_loaded);
+    assert_eq!(search(&again, "sexy"), search(&renamed_folder, "sexy"));
 }
 
 #[test]
@@ -364,6 +457,23 @@ fn progress_goes_through_the_phases_and_counts_everything() {
             .windows(2)
             .all(|w| w[0].files_read <= w[1].files_read)
     );
+
+    // A rescan with nothing changed reports the same phases, nothing to read.
+    let mut reports: Vec<ScanProgress> = Vec::new();
+    let outcome = scan(&folders, &mut cache, &ScanOptions::default(), &mut |p| {
+        reports.push(p)
+    })
+    .unwrap();
+    assert!(outcome.report.index_loaded);
+    let phases: Vec<ScanPhase> = reports.iter().map(|p| p.phase).collect();
+    assert_eq!(phases.first(), Some(&ScanPhase::Walking));
+    assert!(phases.contains(&ScanPhase::Reading), "{phases:?}");
+    assert_eq!(phases.last(), Some(&ScanPhase::Done));
+    let last = reports.last().unwrap();
+    assert_eq!(
+        (last.files_seen, last.files_to_read, last.files_read),
+        (200, 0, 0)
+    );
 }
 
 #[test]
@@ -437,4 +547,110 @@ fn a_missing_file_is_not_resolved() {
     );
     std::fs::remove_file(&song).unwrap();
     assert_eq!(outcome.shares.resolve("M\\a.txt"), None);
+}
+
+/// A damaged index snapshot in the cache file is rebuilt, not trusted.
+#[test]
+fn a_damaged_saved_index_is_built_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lib");
+    write(&root, "Air/01 Sexy Boy.txt", b"one");
+    let db = tmp.path().join("cache.db");
+    let folders = [SharedFolder::new("M", &root)];
+    let scan_once = || {
+        let mut cache = ScanCache::open(&db).unwrap();
+        run(&folders, &mut cache, &Arc::new(CountingProbe::default()))
+    };
+    assert!(!scan_once().report.index_loaded);
+    let damage = |sql: &str| {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        assert_eq!(conn.execute(sql, []).unwrap(), 1);
+    };
+    for sql in [
+        // The last bytes changed (the checksum no longer matches).
+        "UPDATE index_snapshot SET data = CAST(substr(data, 1, length(data) - 3) || x'ffffff' AS BLOB)",
+        // Cut short.
+        "UPDATE index_snapshot SET data = substr(data, 1, 20)",
+        // Not even a blob.
+        "UPDATE index_snapshot SET data = 'text'",
+    ] {
+        damage(sql);
+        let outcome = scan_once();
+        assert!(!outcome.report.index_loaded, "{sql}");
+        assert_eq!(paths(&outcome), ["M\\Air\\01 Sexy Boy.txt"]);
+        assert!(scan_once().report.index_loaded, "saved again");
+    }
+}
+
+/// The shortcut of an unchanged walk (the index loaded, the per-file cache
+/// not even compared) never hides work: an unreadable file is tried again
+/// by every scan, and a file whose mtime alone moved is read again, after
+/// which the saved index (the same files) serves again.
+#[test]
+fn an_unchanged_walk_skips_the_comparison_only_when_everything_was_cached() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lib");
+    write(&root, "a.wav", &audio::wav(8000, 8, 1, 8000));
+    let b = write(&root, "b.txt", b"plain");
+    let locked = write(&root, "locked.txt", b"secret");
+    let locked = std::fs::canonicalize(locked).unwrap();
+    let db = tmp.path().join("cache.db");
+    let folders = [SharedFolder::new("M", &root)];
+    let scan_with = |probe: &Arc<CountingProbe>| {
+        let mut cache = ScanCache::open(&db).unwrap();
+        run(&folders, &mut cache, probe)
+    };
+    let failing = || {
+        let probe = Arc::new(CountingProbe::default());
+        probe.unreadable.lock().unwrap().push(locked.clone());
+        probe
+    };
+
+    for expected_reads in [3, 1] {
+        let probe = failing();
+        let outcome = scan_with(&probe);
+        assert_eq!(
+            probe.reads(),
+            expected_reads,
+            "the unreadable file, every time"
+        );
+        assert_eq!(outcome.report.unreadable_files, 1);
+        assert_eq!(paths(&outcome), ["M\\a.wav", "M\\b.txt"]);
+    }
+    // Readable now: shared, and from then on nothing is read.
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = scan_with(&probe);
+    assert_eq!(probe.reads(), 1);
+    assert_eq!(paths(&outcome), ["M\\a.wav", "M\\b.txt", "M\\locked.txt"]);
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = scan_with(&probe);
+    assert_eq!(probe.reads(), 0);
+    assert!(outcome.report.index_loaded);
+    assert_eq!(outcome.report.files_cached, 3);
+    assert_eq!(outcome.report.files_seen, 3);
+
+    // Only the mtime of b moves: b is read again, the index is the same.
+    let file = std::fs::File::options().write(true).open(&b).unwrap();
+    file.set_modified(
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000),
+    )
+    .unwrap();
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = scan_with(&probe);
+    assert_eq!(probe.reads(), 1);
+    assert!(outcome.report.index_loaded, "same files, same attributes");
+    let probe = Arc::new(CountingProbe::default());
+    let outcome = scan_with(&probe);
+    assert_eq!(probe.reads(), 0);
+    assert!(outcome.report.index_loaded);
+    assert_eq!(
+        attributes(&outcome, "M\\a.wav"),
+        AudioAttributes {
+            duration: Some(1),
+            sample_rate: Some(8000),
+            bit_depth: Some(8),
+            bitrate: Some(64),
+            ..Default::default()
+        }
+    );
 }

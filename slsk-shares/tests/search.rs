@@ -255,6 +255,66 @@ fn many_partial_matches_are_checked_file_by_file() {
     );
 }
 
+#[test]
+fn words_in_many_files_are_intersected_as_bitmaps() {
+    // Enough files that `flac`, `mp3` and `common` are dense (in at least
+    // 4,096 files and a sixteenth of all): queries made only of them
+    // intersect bitmaps; with a rarer word, the bitmaps are tested per
+    // candidate.
+    const N: usize = 13_000;
+    let paths: Vec<String> = (0..N)
+        .map(|i| {
+            format!(
+                "Music\\d{}\\t{i} {} {}.{}",
+                i % 101,
+                if i % 2 == 0 { "common" } else { "plain" },
+                if i % 97 == 0 { "rare" } else { "usual" },
+                if i % 3 == 0 { "flac" } else { "mp3" },
+            )
+        })
+        .collect();
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let s = shares(&refs);
+    let all = SearchSettings {
+        max_results: 100_000,
+        ..Default::default()
+    };
+    let none = ExcludedPhrases::default();
+    let count = |f: &dyn Fn(usize) -> bool| (0..N).filter(|&i| f(i)).count();
+    assert!(find_with(&s, "flac mp3", &all, &none).is_empty());
+    assert_eq!(
+        find_with(&s, "flac common", &all, &none).len(),
+        count(&|i| i % 3 == 0 && i % 2 == 0)
+    );
+    assert_eq!(
+        find_with(&s, "common -flac", &all, &none).len(),
+        count(&|i| i % 3 != 0 && i % 2 == 0)
+    );
+    assert_eq!(
+        find_with(&s, "rare -mp3 common", &all, &none).len(),
+        count(&|i| i % 97 == 0 && i % 3 == 0 && i % 2 == 0)
+    );
+    assert_eq!(
+        find_with(&s, "flac common -rare", &all, &none).len(),
+        count(&|i| i % 3 == 0 && i % 2 == 0 && i % 97 != 0)
+    );
+    assert_eq!(
+        find_with(&s, "mp3 *mon", &all, &none).len(),
+        count(&|i| i % 3 != 0 && i % 2 == 0)
+    );
+    assert_eq!(
+        find_with(&s, "mp3 d7 *sual", &all, &none).len(),
+        count(&|i| i % 3 != 0 && i % 101 == 7 && i % 97 != 0)
+    );
+    // The cap keeps the first in path order, as the linear scan does.
+    assert_eq!(find(&s, "flac common").len(), 300);
+    let phrases = ExcludedPhrases::new(["t6 common"]);
+    assert_eq!(
+        find_with(&s, "flac common", &all, &phrases).len(),
+        count(&|i| i % 3 == 0 && i % 2 == 0 && i != 6)
+    );
+}
+
 const VOCABULARY: &[&str] = &[
     "rock", "Rock", "ROCK", "rocks", "live", "love", "glove", "erm", "term", "germ", "a", "b",
     "ab", "ΟΔΟΣ", "οδος", "Σ", "naïve", "NAÏVE", "mp3", "flac", "01", "1", "x",
