@@ -175,6 +175,8 @@ impl Store {
     fn prepare(mut db: Connection) -> Result<Self, StoreError> {
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.pragma_update(None, "secure_delete", "ON")?;
+        // Room for every statement the hot paths cache (the default is 16).
+        db.set_prepared_statement_cache_capacity(64);
         migrate(&mut db)?;
         Ok(Self { db })
     }
@@ -205,27 +207,26 @@ impl Store {
     /// The account called `username`, if registered.
     pub fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
         self.db
-            .query_row(
+            .prepare_cached(
                 "SELECT username, password, avg_speed, uploads, files, folders,
                         privileges_until, banned_until, admin_until
                  FROM users WHERE username = ?1",
-                [username],
-                |row| {
-                    Ok(Account {
-                        username: row.get(0)?,
-                        password_hash: row.get(1)?,
-                        stats: StoredStats {
-                            avg_speed: row.get(2)?,
-                            uploads: row.get::<_, i64>(3)?.max(0) as u64,
-                            files: row.get(4)?,
-                            folders: row.get(5)?,
-                        },
-                        privileges_until: row.get(6)?,
-                        banned_until: row.get(7)?,
-                        admin_until: row.get(8)?,
-                    })
-                },
-            )
+            )?
+            .query_row([username], |row| {
+                Ok(Account {
+                    username: row.get(0)?,
+                    password_hash: row.get(1)?,
+                    stats: StoredStats {
+                        avg_speed: row.get(2)?,
+                        uploads: row.get::<_, i64>(3)?.max(0) as u64,
+                        files: row.get(4)?,
+                        folders: row.get(5)?,
+                    },
+                    privileges_until: row.get(6)?,
+                    banned_until: row.get(7)?,
+                    admin_until: row.get(8)?,
+                })
+            })
             .optional()
     }
 
@@ -309,25 +310,24 @@ impl Store {
     /// Whether a pending message has this id.
     pub fn pending_id_taken(&self, id: u32) -> Result<bool, StoreError> {
         self.db
-            .query_row("SELECT 1 FROM pending_messages WHERE id = ?1", [id], |_| {
-                Ok(())
-            })
-            .optional()
-            .map(|found| found.is_some())
+            .prepare_cached("SELECT 1 FROM pending_messages WHERE id = ?1")?
+            .exists([id])
     }
 
     pub fn add_pending(&self, message: &PendingMessage) -> Result<(), StoreError> {
-        self.db.execute(
-            "INSERT INTO pending_messages (id, timestamp, sender, recipient, message)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
+        // Cached: on the hot path of every private message.
+        self.db
+            .prepare_cached(
+                "INSERT INTO pending_messages (id, timestamp, sender, recipient, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
                 message.id,
                 message.timestamp,
                 message.sender,
                 message.recipient,
                 message.message
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
@@ -351,10 +351,10 @@ impl Store {
 
     /// Deletes message `id` if `recipient` is its recipient; true if it did.
     pub fn ack_pending(&self, recipient: &str, id: u32) -> Result<bool, StoreError> {
-        let deleted = self.db.execute(
-            "DELETE FROM pending_messages WHERE id = ?1 AND recipient = ?2",
-            params![id, recipient],
-        )?;
+        let deleted = self
+            .db
+            .prepare_cached("DELETE FROM pending_messages WHERE id = ?1 AND recipient = ?2")?
+            .execute(params![id, recipient])?;
         Ok(deleted == 1)
     }
 }
