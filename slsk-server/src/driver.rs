@@ -511,10 +511,20 @@ struct Held {
 }
 
 impl Held {
-    /// Takes the state's new outputs: those that may precede the commit
-    /// ([`Output::may_precede_commit`]) are written now, unless an output
-    /// held before is for the same connection (they would overtake it);
-    /// the others are held.
+    /// Holds `output` until the commit, or gives it back to be carried out
+    /// now: if it may precede the commit ([`Output::may_precede_commit`])
+    /// and nothing held is for the same connection (it would overtake it).
+    fn hold(&mut self, output: Output) -> Option<Output> {
+        let conn = output.conn();
+        if output.may_precede_commit() && conn.is_some_and(|c| !self.conns.contains(&c)) {
+            return Some(output);
+        }
+        self.conns.extend(conn);
+        self.outputs.push(output);
+        None
+    }
+
+    /// Takes the state's new outputs: holds them, or writes them now.
     fn sort(
         &mut self,
         state: &mut ServerState,
@@ -523,14 +533,10 @@ impl Held {
         hashing: &HashingPool,
     ) {
         while let Some(output) = state.poll_output() {
-            let conn = output.conn();
-            if output.may_precede_commit() && conn.is_some_and(|c| !self.conns.contains(&c)) {
-                if let Some(link) = outbox.carry_out(output, links, hashing) {
-                    link.flush();
-                }
-            } else {
-                self.conns.extend(conn);
-                self.outputs.push(output);
+            if let Some(now) = self.hold(output)
+                && let Some(link) = outbox.carry_out(now, links, hashing)
+            {
+                link.flush();
             }
         }
     }
@@ -636,6 +642,37 @@ mod tests {
             let size = std::mem::size_of_val(&task);
             assert!(size <= 1024, "{size} bytes");
         });
+    }
+
+    fn message(conn: ConnId, from: &str) -> Output {
+        Output::Send {
+            conn,
+            message: ServerResponse::from(slsk_proto::server::PrivateChatMessageResponse {
+                chat_id: 1,
+                timestamp: 0,
+                username: from.to_owned(),
+                message: "hi".to_owned(),
+                is_direct: Some(true),
+            }),
+        }
+    }
+
+    #[test]
+    fn live_messages_go_before_the_commit_unless_they_would_overtake() {
+        let mut held = Held::default();
+        assert!(held.hold(message(1, "alice")).is_some(), "nothing held yet");
+        assert!(held.hold(message(1, "server")).is_none(), "notices wait");
+        assert!(
+            held.hold(message(1, "alice")).is_none(),
+            "would overtake the notice"
+        );
+        assert!(
+            held.hold(message(2, "alice")).is_some(),
+            "another connection"
+        );
+        assert!(held.hold(Output::Close { conn: 3 }).is_none());
+        assert!(held.hold(message(3, "alice")).is_none(), "after the close");
+        assert_eq!(held.outputs.len(), 4);
     }
 
     #[test]
