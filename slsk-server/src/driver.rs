@@ -542,6 +542,18 @@ impl Held {
     }
 }
 
+/// Commits, then checkpoints the log from the writer's connection: with no
+/// transaction in between, the whole log is copied and the next one
+/// restarts it. It fsyncs on this task (milliseconds), but only when the
+/// checkpoint thread could not keep up for `LOG_SIZE_LIMIT` bytes of log.
+fn catch_up(transaction: &mut Transaction, store: &Store) {
+    transaction.commit(store);
+    match store.checkpoint() {
+        Ok(log) => tracing::info!(?log, "database log caught up"),
+        Err(e) => tracing::warn!(%e, "database checkpoint failed"),
+    }
+}
+
 /// Owns the state: feeds it events, timer ticks and password outcomes, and
 /// carries out its outputs.
 async fn central(
@@ -566,7 +578,12 @@ async fn central(
                 Some(event) => Input::Event(event),
             },
             Some((job, outcome)) = passwords.recv() => Input::Password(job, outcome),
-            _ = tick.tick() => Input::Tick,
+            _ = tick.tick() => {
+                if checkpointer.as_ref().is_some_and(Checkpointer::take_behind) {
+                    catch_up(&mut transaction, state.store());
+                }
+                Input::Tick
+            }
             () = transaction.due() => {
                 transaction.commit(state.store());
                 continue;

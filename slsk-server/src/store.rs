@@ -164,7 +164,18 @@ impl Store {
     /// must then checkpoint from elsewhere, as the server's driver does
     /// with [`checkpoint_passive`].
     pub fn disable_auto_checkpoint(&self) -> Result<(), StoreError> {
-        self.db.pragma_update(None, "wal_autocheckpoint", 0)
+        self.db.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // When the log restarts, cut its file back to this size.
+        self.db
+            .pragma_update(None, "journal_size_limit", LOG_SIZE_LIMIT)
+    }
+
+    /// Checkpoints from the writer's own connection, between its
+    /// transactions (so nothing is written meanwhile and the whole log is
+    /// copied: the next transaction restarts it). Fsyncs: for when the
+    /// checkpoint thread reports the log [behind](LogState::behind).
+    pub fn checkpoint(&self) -> Result<LogState, StoreError> {
+        checkpoint_passive(&self.db)
     }
 
     /// A private in-memory database, for tests.
@@ -382,11 +393,38 @@ impl Store {
     }
 }
 
+/// The size the log's file is cut back to when it restarts, in bytes.
+pub const LOG_SIZE_LIMIT: i64 = 64 << 20;
+
 /// Copies the committed part of the log of the database at `path` into the
 /// database and fsyncs, without waiting for (or blocking) the writer, over
 /// a connection of its own: for a thread beside the one that writes.
-pub fn checkpoint_passive(db: &Connection) -> Result<(), StoreError> {
-    db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+pub fn checkpoint_passive(db: &Connection) -> Result<LogState, StoreError> {
+    db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok(LogState {
+            frames: row.get(1)?,
+            checkpointed: row.get(2)?,
+        })
+    })
+}
+
+/// The write-ahead log after a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogState {
+    /// Pages in the log (-1 if not in WAL mode).
+    pub frames: i64,
+    /// Of which copied into the database.
+    pub checkpointed: i64,
+}
+
+impl LogState {
+    /// Whether the log is past `frames` pages: it restarts only when a
+    /// transaction begins with the whole log copied, which a writer that
+    /// never pauses for as long as a checkpoint takes may never see, even
+    /// when each checkpoint copies everything it found.
+    pub fn behind(self, frames: i64) -> bool {
+        self.frames > frames
+    }
 }
 
 fn current_version(db: &Connection) -> Result<usize, StoreError> {
@@ -418,6 +456,25 @@ fn migrate(db: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checkpoint_by_the_writer_restarts_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("log.db")).unwrap();
+        store.disable_auto_checkpoint().unwrap();
+        for i in 0..200 {
+            store.create_account(&format!("user{i}"), "hash").unwrap();
+        }
+        let log = store.checkpoint().unwrap();
+        assert!(log.frames > 100, "{log:?}");
+        assert_eq!(log.checkpointed, log.frames, "nothing written meanwhile");
+        assert!(log.behind(10) && !log.behind(log.frames));
+        // The next transaction starts the log over.
+        store.create_account("after", "hash").unwrap();
+        let after = store.checkpoint().unwrap();
+        assert!(after.frames < 10, "{after:?}");
+        assert!(store.account("user199").unwrap().is_some());
+    }
 
     #[test]
     fn accounts_and_pending_messages_survive_reopening() {
