@@ -29,6 +29,12 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// offline, so messages to them wait in the database).
 const RECIPIENTS: usize = 20;
 
+/// A recipient that stays online and never acknowledges: its messages are
+/// delivered live, which the server may do before they are committed. A
+/// message confirmed by a later reply to its sender must still be waiting
+/// after the kill all the same.
+const LISTENER: &str = "listener";
+
 /// Messages per round; each round ends with a request whose reply confirms
 /// them.
 const ROUND: usize = 25;
@@ -188,6 +194,11 @@ fn sigkill_under_load_loses_nothing_promised() {
         promised.lock().unwrap().accounts.insert(name.clone());
     }
 
+    let mut listener = login(&server.addr, LISTENER).unwrap();
+    promised.lock().unwrap().accounts.insert(LISTENER.into());
+    // Reads (and drops) what it is sent until the kill closes the connection.
+    let listening = std::thread::spawn(move || while read_message(&mut listener).is_ok() {});
+
     let stop = Arc::new(AtomicBool::new(false));
     let (progress_tx, progress) = mpsc::channel::<()>();
     // Registrations, one after the other, until the kill.
@@ -210,7 +221,8 @@ fn sigkill_under_load_loses_nothing_promised() {
             }
         }
     });
-    // Messages to the offline recipients, confirmed round by round.
+    // Messages to the offline recipients and the listener, confirmed round
+    // by round.
     let messaging = std::thread::spawn({
         let (addr, promised, stop) = (server.addr.clone(), promised.clone(), stop.clone());
         let recipients = recipients.clone();
@@ -224,7 +236,11 @@ fn sigkill_under_load_loses_nothing_promised() {
             while !stop.load(Ordering::Relaxed) {
                 let mut round = Vec::new();
                 for _ in 0..ROUND {
-                    let to = recipients[seq % recipients.len()].clone();
+                    let to = if seq % 2 == 0 {
+                        LISTENER.to_owned()
+                    } else {
+                        recipients[seq / 2 % recipients.len()].clone()
+                    };
                     let text = format!("message {seq}");
                     seq += 1;
                     let request = PrivateChatMessageRequest {
@@ -282,6 +298,7 @@ fn sigkill_under_load_loses_nothing_promised() {
     registering.join().unwrap();
     messaging.join().unwrap();
     administering.join().unwrap();
+    listening.join().unwrap();
 
     let promised = Arc::try_unwrap(promised).unwrap().into_inner().unwrap();
     let confirmed: usize = promised.messages.values().map(BTreeSet::len).sum();

@@ -3,13 +3,15 @@
 //! automatic checkpoints turned off).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::store::checkpoint_passive;
+use crate::store::{LOG_SIZE_LIMIT, checkpoint_passive};
 
 /// How often the log is checkpointed. It bounds the commits an OS crash or
 /// power loss can take (a process crash loses none) and the log's size.
@@ -21,7 +23,13 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Checkpointer {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Set when a checkpoint found the log long.
+    behind: Arc<AtomicBool>,
 }
+
+/// Log pages (4 KiB) past which a log this thread cannot catch up with is
+/// reported [behind](Checkpointer::take_behind).
+const BEHIND_FRAMES: i64 = LOG_SIZE_LIMIT / 4096;
 
 impl Checkpointer {
     /// Opens a second connection to `path` and checkpoints it every
@@ -29,6 +37,8 @@ impl Checkpointer {
     pub fn start(path: PathBuf) -> Result<Self, rusqlite::Error> {
         let db = Connection::open(&path)?;
         let (stop, stopped) = mpsc::channel::<()>();
+        let behind = Arc::new(AtomicBool::new(false));
+        let report = behind.clone();
         let thread = std::thread::Builder::new()
             .name("slsk-checkpoint".into())
             .spawn(move || {
@@ -37,8 +47,13 @@ impl Checkpointer {
                         stopped.recv_timeout(CHECKPOINT_INTERVAL),
                         Err(mpsc::RecvTimeoutError::Timeout)
                     );
-                    if let Err(e) = checkpoint_passive(&db) {
-                        tracing::warn!(%e, "database checkpoint failed");
+                    match checkpoint_passive(&db) {
+                        Ok(log) => {
+                            if log.behind(BEHIND_FRAMES) {
+                                report.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        Err(e) => tracing::warn!(%e, "database checkpoint failed"),
                     }
                     if last {
                         break;
@@ -49,7 +64,15 @@ impl Checkpointer {
         Ok(Self {
             stop: Some(stop),
             thread: Some(thread),
+            behind,
         })
+    }
+
+    /// Whether a checkpoint since the last call found the log long: the
+    /// writer should then checkpoint between two of its
+    /// transactions ([`Store::checkpoint`](crate::store::Store::checkpoint)).
+    pub fn take_behind(&self) -> bool {
+        self.behind.swap(false, Ordering::Relaxed)
     }
 }
 

@@ -6,13 +6,13 @@
 //! to hold tens of thousands): no read buffer while no frame is partly read,
 //! no write buffer while nothing is queued, one task rather than a pair.
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, IoSlice};
+use std::collections::{HashMap, HashSet};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use slsk_proto::FramedMessage;
 use slsk_proto::server::{ServerRequest, ServerResponse};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,7 +27,7 @@ use crate::codec::RequestCodec;
 use crate::config::{Database, ServerConfig};
 use crate::hashing::HashingPool;
 use crate::password::{PasswordJob, PasswordOutcome};
-use crate::queue::{OutQueue, PushError};
+use crate::queue::{OutQueue, PushError, write_some};
 use crate::state::{ConnId, Now, Output, ServerState};
 use crate::store::Store;
 
@@ -58,12 +58,29 @@ pub struct Server {
     central: Option<JoinHandle<()>>,
 }
 
+/// A connection's socket and outgoing queue, shared by its task (which
+/// reads, and writes what the socket did not take at once) and the central
+/// task (which queues frames and writes them straight away: see `queue`).
+#[derive(Debug)]
+struct Link {
+    stream: TcpStream,
+    queue: OutQueue,
+}
+
+impl Link {
+    /// Writes what is queued, as far as the socket takes it now.
+    fn flush(&self) {
+        self.queue
+            .flush(|slices| self.stream.try_write_vectored(slices));
+    }
+}
+
 /// What the connection tasks tell the central task.
 enum Event {
     Connected {
         conn: ConnId,
         peer: SocketAddr,
-        queue: Arc<OutQueue>,
+        link: Arc<Link>,
     },
     Request {
         conn: ConnId,
@@ -169,14 +186,17 @@ async fn accept(
                     if let Err(e) = stream.set_nodelay(true) {
                         tracing::debug!(conn, %e, "TCP_NODELAY");
                     }
-                    let queue = Arc::new(OutQueue::new(settings.max_queued_bytes));
-                    let connected = Event::Connected { conn, peer, queue: queue.clone() };
+                    let link = Arc::new(Link {
+                        stream,
+                        queue: OutQueue::new(settings.max_queued_bytes),
+                    });
+                    let connected = Event::Connected { conn, peer, link: link.clone() };
                     if events.send(connected).await.is_err() {
                         break;
                     }
                     // At debug level: an enabled span per connection costs memory.
                     let span = tracing::debug_span!("conn", id = conn, %peer);
-                    let task = connection(conn, stream, queue, events.clone(), settings.max_frame_size);
+                    let task = connection(conn, link, events.clone(), settings.max_frame_size);
                     connections.spawn(async move {
                         task.await;
                         peer.ip()
@@ -216,12 +236,12 @@ const READ_CHUNK: usize = 4096;
 /// framing, flushed after a close, killed for not reading) ends both.
 async fn connection(
     conn: ConnId,
-    stream: TcpStream,
-    queue: Arc<OutQueue>,
+    link: Arc<Link>,
     events: mpsc::Sender<Event>,
     max_frame_size: usize,
 ) {
-    let stream = &stream;
+    let stream = &link.stream;
+    let queue = &link.queue;
     let reading = async {
         match read_requests(conn, stream, &events, max_frame_size).await {
             Ok(()) => tracing::debug!("closed by the client"),
@@ -314,40 +334,52 @@ async fn read_requests(
     }
 }
 
-/// Writes every frame, several per system call.
-async fn write_frames(stream: &TcpStream, frames: &mut VecDeque<Bytes>) -> io::Result<()> {
-    const SLICES: usize = 8;
+/// Writes every frame, several per system call, waiting for the socket
+/// whenever it is full.
+async fn write_frames(
+    stream: &TcpStream,
+    frames: &mut std::collections::VecDeque<Bytes>,
+) -> io::Result<()> {
     while !frames.is_empty() {
         stream.writable().await?;
-        let mut slices = [IoSlice::new(&[]); SLICES];
-        let count = frames.len().min(SLICES);
-        for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
-            *slice = IoSlice::new(frame);
-        }
-        let mut written = match stream.try_write_vectored(&slices[..count]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(e),
-        };
-        while written > 0 {
-            let Some(front) = frames.front_mut() else {
-                break;
-            };
-            if written >= front.len() {
-                written -= front.len();
-                frames.pop_front();
-            } else {
-                front.advance(written);
-                written = 0;
-            }
-        }
+        write_some(frames, &mut |slices| stream.try_write_vectored(slices))?;
     }
     Ok(())
 }
 
-/// Inputs run in one batch (one transaction).
+/// Connections to flush after one batch from which the flushing is split
+/// over two threads (a search to every user): the system calls are most of
+/// a fan-out's cost.
+const PARALLEL_FLUSH: usize = 1024;
+
+/// Writes what is queued on each link, on this thread and, for many links,
+/// on a second one too.
+fn flush_all(links: &[&Link]) {
+    if links.len() < PARALLEL_FLUSH {
+        links.iter().for_each(|link| link.flush());
+        return;
+    }
+    let (first, second) = links.split_at(links.len() / 2);
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("slsk-flush".into())
+            .spawn_scoped(scope, || second.iter().for_each(|link| link.flush()));
+        first.iter().for_each(|link| link.flush());
+        if helper.is_err() {
+            // No thread to be had: do its half here.
+            second.iter().for_each(|link| link.flush());
+        }
+    });
+}
+
+/// Inputs run in one batch.
 const MAX_BATCH: usize = 256;
+
+/// How long a transaction stays open when no output waits for its commit
+/// (acknowledgements, live private messages): a commit writes every page
+/// it changed to the log, so committing a few times per batch of such
+/// inputs rather than once per batch saves most of the writing.
+const COMMIT_DELAY: Duration = Duration::from_millis(5);
 
 /// One input for the state.
 enum Input {
@@ -356,21 +388,169 @@ enum Input {
     Tick,
 }
 
+/// The transaction the central task has open, if any.
+#[derive(Debug, Default)]
+struct Transaction {
+    /// When it must be committed, at the latest.
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl Transaction {
+    /// Opens one if none is open.
+    fn begin(&mut self, store: &Store) {
+        if self.deadline.is_none() {
+            if let Err(e) = store.begin_batch() {
+                tracing::error!(%e, "store: opening a transaction");
+            }
+            self.deadline = Some(tokio::time::Instant::now() + COMMIT_DELAY);
+        }
+    }
+
+    /// Commits if one is open.
+    fn commit(&mut self, store: &Store) {
+        if self.deadline.take().is_some()
+            && let Err(e) = store.commit_batch()
+        {
+            tracing::error!(%e, "store: committing");
+        }
+    }
+
+    /// Whether it is open past its deadline.
+    fn overdue(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| deadline <= tokio::time::Instant::now())
+    }
+
+    /// Waits until it must be committed (never if none is open).
+    async fn due(&self) {
+        match self.deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
 /// Feeds one input to the state.
-fn apply(state: &mut ServerState, queues: &mut HashMap<ConnId, Arc<OutQueue>>, input: Input) {
+fn apply(state: &mut ServerState, links: &mut HashMap<ConnId, Arc<Link>>, input: Input) {
     let now = Now::system();
     match input {
-        Input::Event(Event::Connected { conn, peer, queue }) => {
-            queues.insert(conn, queue);
+        Input::Event(Event::Connected { conn, peer, link }) => {
+            links.insert(conn, link);
             state.connected(conn, peer.ip(), now);
         }
         Input::Event(Event::Request { conn, request }) => state.handle(conn, request, now),
         Input::Event(Event::Disconnected { conn }) => {
-            queues.remove(&conn);
+            links.remove(&conn);
             state.disconnected(conn, now);
         }
         Input::Password(job, outcome) => state.password_checked(job, outcome, now),
         Input::Tick => state.tick(now),
+    }
+}
+
+/// Carries out the state's outputs: encodes messages (a fan-out, the same
+/// message for many connections in a row, once), queues frames, submits
+/// password jobs.
+#[derive(Default)]
+struct Outbox {
+    /// The last frame encoded, with its message.
+    last_encoded: Option<(ServerResponse, Bytes)>,
+}
+
+impl Outbox {
+    /// Carries out `output`. Returns the link to flush if its queue was empty
+    /// before (otherwise a flush is already due or its writer has it).
+    fn carry_out<'a>(
+        &mut self,
+        output: Output,
+        links: &'a HashMap<ConnId, Arc<Link>>,
+        hashing: &HashingPool,
+    ) -> Option<&'a Link> {
+        match output {
+            Output::Send { conn, message } => {
+                let link = links.get(&conn)?;
+                let frame = match &self.last_encoded {
+                    Some((last, frame)) if *last == message => frame.clone(),
+                    _ => {
+                        let frame = match message.to_frame() {
+                            Ok(frame) => Bytes::from(frame),
+                            Err(error) => {
+                                // Only a message built wrongly by the state can fail.
+                                tracing::error!(conn, %error, "message not sent");
+                                return None;
+                            }
+                        };
+                        self.last_encoded = Some((message, frame.clone()));
+                        frame
+                    }
+                };
+                match link.queue.enqueue(frame) {
+                    Ok(true) => return Some(link),
+                    Ok(false) | Err(PushError::Closed) => {}
+                    Err(PushError::Overflow) => {
+                        tracing::warn!(conn, "client is not reading: disconnected");
+                    }
+                }
+            }
+            Output::Close { conn } => {
+                if let Some(link) = links.get(&conn) {
+                    link.queue.close();
+                }
+            }
+            Output::Password(job) => hashing.submit(job),
+        }
+        None
+    }
+}
+
+/// The outputs of a batch that wait for its commit, and their connections.
+#[derive(Default)]
+struct Held {
+    outputs: Vec<Output>,
+    conns: HashSet<ConnId>,
+}
+
+impl Held {
+    /// Holds `output` until the commit, or gives it back to be carried out
+    /// now: if it may precede the commit ([`Output::may_precede_commit`])
+    /// and nothing held is for the same connection (it would overtake it).
+    fn hold(&mut self, output: Output) -> Option<Output> {
+        let conn = output.conn();
+        if output.may_precede_commit() && conn.is_some_and(|c| !self.conns.contains(&c)) {
+            return Some(output);
+        }
+        self.conns.extend(conn);
+        self.outputs.push(output);
+        None
+    }
+
+    /// Takes the state's new outputs: holds them, or writes them now.
+    fn sort(
+        &mut self,
+        state: &mut ServerState,
+        links: &HashMap<ConnId, Arc<Link>>,
+        outbox: &mut Outbox,
+        hashing: &HashingPool,
+    ) {
+        while let Some(output) = state.poll_output() {
+            if let Some(now) = self.hold(output)
+                && let Some(link) = outbox.carry_out(now, links, hashing)
+            {
+                link.flush();
+            }
+        }
+    }
+}
+
+/// Commits, then checkpoints the log from the writer's connection: with no
+/// transaction in between, the whole log is copied and the next one
+/// restarts it. It fsyncs on this task (milliseconds), but only when the
+/// checkpoint thread could not keep up for `LOG_SIZE_LIMIT` bytes of log.
+fn catch_up(transaction: &mut Transaction, store: &Store) {
+    transaction.commit(store);
+    match store.checkpoint() {
+        Ok(log) => tracing::info!(?log, "database log caught up"),
+        Err(e) => tracing::warn!(%e, "database checkpoint failed"),
     }
 }
 
@@ -382,14 +562,12 @@ async fn central(
     mut events: mpsc::Receiver<Event>,
     stop: CancellationToken,
 ) {
-    let mut queues: HashMap<ConnId, Arc<OutQueue>> = HashMap::new();
+    let mut links: HashMap<ConnId, Arc<Link>> = HashMap::new();
     // argon2 takes its configured memory per job: one thread per core.
     let (hashing, mut passwords) =
         HashingPool::start(std::thread::available_parallelism().map_or(2, |n| n.get()));
-    // The last frame encoded, with its message: a fan-out (a search to every
-    // user, a status to every watcher) comes out of the state as the same
-    // message for many connections in a row, and is encoded once.
-    let mut last_encoded: Option<(ServerResponse, Bytes)> = None;
+    let mut outbox = Outbox::default();
+    let mut transaction = Transaction::default();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -400,60 +578,55 @@ async fn central(
                 Some(event) => Input::Event(event),
             },
             Some((job, outcome)) = passwords.recv() => Input::Password(job, outcome),
-            _ = tick.tick() => Input::Tick,
+            _ = tick.tick() => {
+                if checkpointer.as_ref().is_some_and(Checkpointer::take_behind) {
+                    catch_up(&mut transaction, state.store());
+                }
+                Input::Tick
+            }
+            () = transaction.due() => {
+                transaction.commit(state.store());
+                continue;
+            }
         };
         // Group commit: this input and whatever else is waiting run in one
-        // transaction, and nothing they produce is sent before it commits,
-        // so a reply never announces a write that a crash could undo.
-        if let Err(e) = state.store().begin_batch() {
-            tracing::error!(%e, "store: opening a transaction");
-        }
-        apply(&mut state, &mut queues, first);
+        // transaction, and what they produce is held until it commits, so
+        // a reply never announces a write that a crash could undo. Live
+        // private messages go at once (see `Output::may_precede_commit`).
+        // A batch with nothing held leaves the transaction open for the
+        // next ones, for up to COMMIT_DELAY.
+        transaction.begin(state.store());
+        let mut held = Held::default();
+        apply(&mut state, &mut links, first);
+        held.sort(&mut state, &links, &mut outbox, &hashing);
         for _ in 1..MAX_BATCH {
             match events.try_recv() {
-                Ok(event) => apply(&mut state, &mut queues, Input::Event(event)),
+                Ok(event) => apply(&mut state, &mut links, Input::Event(event)),
                 Err(_) => break,
             }
+            held.sort(&mut state, &links, &mut outbox, &hashing);
         }
-        if let Err(e) = state.store().commit_batch() {
-            tracing::error!(%e, "store: committing");
-        }
-        while let Some(output) = state.poll_output() {
-            match output {
-                Output::Send { conn, message } => {
-                    let Some(queue) = queues.get(&conn) else {
-                        continue;
-                    };
-                    let frame = match &last_encoded {
-                        Some((last, frame)) if *last == message => frame.clone(),
-                        _ => {
-                            let frame = match message.to_frame() {
-                                Ok(frame) => Bytes::from(frame),
-                                Err(error) => {
-                                    // Only a message built wrongly by the state can fail.
-                                    tracing::error!(conn, %error, "message not sent");
-                                    continue;
-                                }
-                            };
-                            last_encoded = Some((message, frame.clone()));
-                            frame
-                        }
-                    };
-                    if let Err(PushError::Overflow) = queue.push(frame) {
-                        tracing::warn!(conn, "client is not reading: disconnected");
-                    }
-                }
-                Output::Close { conn } => {
-                    if let Some(queue) = queues.get(&conn) {
-                        queue.close();
-                    }
-                }
-                Output::Password(job) => hashing.submit(job),
+        if held.outputs.is_empty() {
+            // Under a steady stream of inputs, `due` may not be picked.
+            if transaction.overdue() {
+                transaction.commit(state.store());
             }
+            continue;
         }
+        transaction.commit(state.store());
+        // Queue every held output, then write them: a fan-out's writes can
+        // then be shared between two threads, and each connection gets one
+        // system call for everything the batch sent it.
+        let due: Vec<&Link> = held
+            .outputs
+            .into_iter()
+            .filter_map(|output| outbox.carry_out(output, &links, &hashing))
+            .collect();
+        flush_all(&due);
     }
     // The store closes first; the checkpointer's last checkpoint, on the
     // last connection to the file, then empties the log into the database.
+    transaction.commit(state.store());
     drop(state);
     if let Some(checkpointer) = checkpointer {
         let _ = tokio::task::spawn_blocking(move || drop(checkpointer)).await;
@@ -478,10 +651,45 @@ mod tests {
             let stream = TcpStream::connect(listener.local_addr().unwrap())
                 .await
                 .unwrap();
-            let task = connection(1, stream, Arc::new(OutQueue::new(10)), events, 8192);
+            let link = Arc::new(Link {
+                stream,
+                queue: OutQueue::new(10),
+            });
+            let task = connection(1, link, events, 8192);
             let size = std::mem::size_of_val(&task);
             assert!(size <= 1024, "{size} bytes");
         });
+    }
+
+    fn message(conn: ConnId, from: &str) -> Output {
+        Output::Send {
+            conn,
+            message: ServerResponse::from(slsk_proto::server::PrivateChatMessageResponse {
+                chat_id: 1,
+                timestamp: 0,
+                username: from.to_owned(),
+                message: "hi".to_owned(),
+                is_direct: Some(true),
+            }),
+        }
+    }
+
+    #[test]
+    fn live_messages_go_before_the_commit_unless_they_would_overtake() {
+        let mut held = Held::default();
+        assert!(held.hold(message(1, "alice")).is_some(), "nothing held yet");
+        assert!(held.hold(message(1, "server")).is_none(), "notices wait");
+        assert!(
+            held.hold(message(1, "alice")).is_none(),
+            "would overtake the notice"
+        );
+        assert!(
+            held.hold(message(2, "alice")).is_some(),
+            "another connection"
+        );
+        assert!(held.hold(Output::Close { conn: 3 }).is_none());
+        assert!(held.hold(message(3, "alice")).is_none(), "after the close");
+        assert_eq!(held.outputs.len(), 4);
     }
 
     #[test]

@@ -164,7 +164,18 @@ impl Store {
     /// must then checkpoint from elsewhere, as the server's driver does
     /// with [`checkpoint_passive`].
     pub fn disable_auto_checkpoint(&self) -> Result<(), StoreError> {
-        self.db.pragma_update(None, "wal_autocheckpoint", 0)
+        self.db.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // When the log restarts, cut its file back to this size.
+        self.db
+            .pragma_update(None, "journal_size_limit", LOG_SIZE_LIMIT)
+    }
+
+    /// Checkpoints from the writer's own connection, between its
+    /// transactions (so nothing is written meanwhile and the whole log is
+    /// copied: the next transaction restarts it). Fsyncs: for when the
+    /// checkpoint thread reports the log [behind](LogState::behind).
+    pub fn checkpoint(&self) -> Result<LogState, StoreError> {
+        checkpoint_passive(&self.db)
     }
 
     /// A private in-memory database, for tests.
@@ -175,6 +186,8 @@ impl Store {
     fn prepare(mut db: Connection) -> Result<Self, StoreError> {
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.pragma_update(None, "secure_delete", "ON")?;
+        // Room for every statement the hot paths cache (the default is 16).
+        db.set_prepared_statement_cache_capacity(64);
         migrate(&mut db)?;
         Ok(Self { db })
     }
@@ -205,27 +218,26 @@ impl Store {
     /// The account called `username`, if registered.
     pub fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
         self.db
-            .query_row(
+            .prepare_cached(
                 "SELECT username, password, avg_speed, uploads, files, folders,
                         privileges_until, banned_until, admin_until
                  FROM users WHERE username = ?1",
-                [username],
-                |row| {
-                    Ok(Account {
-                        username: row.get(0)?,
-                        password_hash: row.get(1)?,
-                        stats: StoredStats {
-                            avg_speed: row.get(2)?,
-                            uploads: row.get::<_, i64>(3)?.max(0) as u64,
-                            files: row.get(4)?,
-                            folders: row.get(5)?,
-                        },
-                        privileges_until: row.get(6)?,
-                        banned_until: row.get(7)?,
-                        admin_until: row.get(8)?,
-                    })
-                },
-            )
+            )?
+            .query_row([username], |row| {
+                Ok(Account {
+                    username: row.get(0)?,
+                    password_hash: row.get(1)?,
+                    stats: StoredStats {
+                        avg_speed: row.get(2)?,
+                        uploads: row.get::<_, i64>(3)?.max(0) as u64,
+                        files: row.get(4)?,
+                        folders: row.get(5)?,
+                    },
+                    privileges_until: row.get(6)?,
+                    banned_until: row.get(7)?,
+                    admin_until: row.get(8)?,
+                })
+            })
             .optional()
     }
 
@@ -309,25 +321,24 @@ impl Store {
     /// Whether a pending message has this id.
     pub fn pending_id_taken(&self, id: u32) -> Result<bool, StoreError> {
         self.db
-            .query_row("SELECT 1 FROM pending_messages WHERE id = ?1", [id], |_| {
-                Ok(())
-            })
-            .optional()
-            .map(|found| found.is_some())
+            .prepare_cached("SELECT 1 FROM pending_messages WHERE id = ?1")?
+            .exists([id])
     }
 
     pub fn add_pending(&self, message: &PendingMessage) -> Result<(), StoreError> {
-        self.db.execute(
-            "INSERT INTO pending_messages (id, timestamp, sender, recipient, message)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
+        // Cached: on the hot path of every private message.
+        self.db
+            .prepare_cached(
+                "INSERT INTO pending_messages (id, timestamp, sender, recipient, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
                 message.id,
                 message.timestamp,
                 message.sender,
                 message.recipient,
                 message.message
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
@@ -351,10 +362,10 @@ impl Store {
 
     /// Deletes message `id` if `recipient` is its recipient; true if it did.
     pub fn ack_pending(&self, recipient: &str, id: u32) -> Result<bool, StoreError> {
-        let deleted = self.db.execute(
-            "DELETE FROM pending_messages WHERE id = ?1 AND recipient = ?2",
-            params![id, recipient],
-        )?;
+        let deleted = self
+            .db
+            .prepare_cached("DELETE FROM pending_messages WHERE id = ?1 AND recipient = ?2")?
+            .execute(params![id, recipient])?;
         Ok(deleted == 1)
     }
 }
@@ -382,11 +393,38 @@ impl Store {
     }
 }
 
+/// The size the log's file is cut back to when it restarts, in bytes.
+pub const LOG_SIZE_LIMIT: i64 = 64 << 20;
+
 /// Copies the committed part of the log of the database at `path` into the
 /// database and fsyncs, without waiting for (or blocking) the writer, over
 /// a connection of its own: for a thread beside the one that writes.
-pub fn checkpoint_passive(db: &Connection) -> Result<(), StoreError> {
-    db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+pub fn checkpoint_passive(db: &Connection) -> Result<LogState, StoreError> {
+    db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok(LogState {
+            frames: row.get(1)?,
+            checkpointed: row.get(2)?,
+        })
+    })
+}
+
+/// The write-ahead log after a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogState {
+    /// Pages in the log (-1 if not in WAL mode).
+    pub frames: i64,
+    /// Of which copied into the database.
+    pub checkpointed: i64,
+}
+
+impl LogState {
+    /// Whether the log is past `frames` pages: it restarts only when a
+    /// transaction begins with the whole log copied, which a writer that
+    /// never pauses for as long as a checkpoint takes may never see, even
+    /// when each checkpoint copies everything it found.
+    pub fn behind(self, frames: i64) -> bool {
+        self.frames > frames
+    }
 }
 
 fn current_version(db: &Connection) -> Result<usize, StoreError> {
@@ -418,6 +456,25 @@ fn migrate(db: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checkpoint_by_the_writer_restarts_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("log.db")).unwrap();
+        store.disable_auto_checkpoint().unwrap();
+        for i in 0..200 {
+            store.create_account(&format!("user{i}"), "hash").unwrap();
+        }
+        let log = store.checkpoint().unwrap();
+        assert!(log.frames > 100, "{log:?}");
+        assert_eq!(log.checkpointed, log.frames, "nothing written meanwhile");
+        assert!(log.behind(10) && !log.behind(log.frames));
+        // The next transaction starts the log over.
+        store.create_account("after", "hash").unwrap();
+        let after = store.checkpoint().unwrap();
+        assert!(after.frames < 10, "{after:?}");
+        assert!(store.account("user199").unwrap().is_some());
+    }
 
     #[test]
     fn accounts_and_pending_messages_survive_reopening() {

@@ -107,6 +107,53 @@ pub enum Output {
     Password(PasswordJob),
 }
 
+impl Output {
+    /// Whether the driver may carry this output out before the writes of
+    /// the batch that produced it are committed (it must still keep each
+    /// connection's outputs in order). Only the live delivery of a private
+    /// message from a user qualifies: it reveals no write but its own, and
+    /// a crash before the commit loses a message the recipient already
+    /// has, whose sender was never told it was stored (any later reply to
+    /// the sender still waits for the commit). Everything else, including
+    /// notices from `server` (an admin command's answer announces its
+    /// write), waits for the commit.
+    ///
+    /// ```
+    /// use slsk_proto::server::{PrivateChatMessageResponse, ServerResponse};
+    /// use slsk_server::state::Output;
+    ///
+    /// let live = |from: &str| Output::Send {
+    ///     conn: 1,
+    ///     message: ServerResponse::from(PrivateChatMessageResponse {
+    ///         chat_id: 7,
+    ///         timestamp: 0,
+    ///         username: from.to_owned(),
+    ///         message: "hi".to_owned(),
+    ///         is_direct: Some(true),
+    ///     }),
+    /// };
+    /// assert!(live("alice").may_precede_commit());
+    /// assert!(!live("server").may_precede_commit());
+    /// ```
+    pub fn may_precede_commit(&self) -> bool {
+        match self {
+            Output::Send {
+                message: ServerResponse::PrivateChatMessage(message),
+                ..
+            } => message.is_direct == Some(true) && message.username != login::SERVER_NAME,
+            _ => false,
+        }
+    }
+
+    /// The connection this output is for, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Output::Send { conn, .. } | Output::Close { conn } => Some(*conn),
+            Output::Password(_) => None,
+        }
+    }
+}
+
 /// What a connection is doing about logging in.
 #[derive(Debug)]
 enum Phase {
