@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn flags_beat_the_config_file_which_beats_the_defaults() {
         let file = ConfigFile {
-            server: Some("10.0.0.1:1".into()),
+            server: Some("127.0.0.9:1".into()),
             user: Some("file-user".into()),
             password: Some("file-pw".into()),
             listen_port: Some(5000),
@@ -306,7 +306,7 @@ mod tests {
             ..ConfigFile::default()
         };
         let s = resolve(&args(), &file, no_stdin).unwrap();
-        assert_eq!(s.server, "10.0.0.1:1");
+        assert_eq!(s.server, "127.0.0.9:1");
         assert_eq!(
             (s.user.as_str(), s.password.as_str()),
             ("flag-user", "flag-pw")

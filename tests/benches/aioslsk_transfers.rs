@@ -10,16 +10,16 @@
 //! folder, default /dev/shm). The sources are sparse files; everything is
 //! written in a temporary directory removed at the end.
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slsk_net::client::{
-    Client, ClientConfig, DownloadState, Event, Events, SharedFile, TransferEvent, TransferSettings,
-};
+use common::{bench_dir, client_config, mib_per_s, sparse, timed_download};
+use slsk_net::client::{Client, SharedFile};
 use slsk_server::{Database, PasswordCost, Server, ServerConfig};
 use support::aioslsk_peer::{AioslskPeer, PeerOptions, StartOptions};
 
@@ -27,68 +27,6 @@ use support::aioslsk_peer::{AioslskPeer, PeerOptions, StartOptions};
 const RUNS: u32 = 2;
 /// No single wait of the bench may take longer.
 const WAIT: Duration = Duration::from_secs(900);
-
-fn bench_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SLSK_BENCH_DIR") {
-        return dir.into();
-    }
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    }
-}
-
-fn sparse(path: &Path, size: u64) {
-    std::fs::File::create(path).unwrap().set_len(size).unwrap();
-}
-
-fn client_config(server: &Server, name: &str, dir: &Path) -> ClientConfig {
-    let mut config = ClientConfig::new(server.local_addr().to_string(), name, "secret");
-    config.reconnect.enabled = false;
-    config.transfers = Some(TransferSettings::new(
-        dir.join("downloads"),
-        dir.join("incomplete"),
-    ));
-    config
-}
-
-/// Our client downloads `remote_path` from `from`; the time to the
-/// completed file (removed after).
-async fn ours_download(
-    client: &Client,
-    events: &mut Events,
-    from: &str,
-    remote_path: &str,
-    size: u64,
-) -> Duration {
-    let started = Instant::now();
-    let id = client
-        .download(from, remote_path, Some(size))
-        .await
-        .unwrap();
-    let path = tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await.expect("events go on") {
-                Event::Transfer(TransferEvent::DownloadChanged { id: c, state, .. }) if c == id => {
-                    match state {
-                        DownloadState::Completed { path } => return path,
-                        DownloadState::Failed { reason } => panic!("download failed: {reason}"),
-                        _ => {}
-                    }
-                }
-                _ => {}
-            }
-        }
-    })
-    .await
-    .expect("the download ends in time");
-    let elapsed = started.elapsed();
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
-    std::fs::remove_file(path).unwrap();
-    elapsed
-}
 
 /// aioslsk downloads `remote_path` from `from`; the time to its
 /// `transfer_complete` (the file removed after).
@@ -137,10 +75,6 @@ async fn aioslsk(name: &str, server: &Server, dir: &Path, shared: Option<&Path>)
     }
     peer.login().await.unwrap();
     peer
-}
-
-fn mib_per_s(size: u64, elapsed: Duration) -> f64 {
-    size as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64()
 }
 
 fn main() {
@@ -217,9 +151,11 @@ fn main() {
         };
         let mut times: [Vec<Duration>; 4] = Default::default();
         for _ in 0..RUNS {
-            times[0]
-                .push(ours_download(&rust_dl, &mut events, "rust-up", &ours_path(), size).await);
-            times[1].push(ours_download(&rust_dl, &mut events, "py-up", &py_path(), size).await);
+            times[0].push(
+                timed_download(&rust_dl, &mut events, "rust-up", &ours_path(), size, WAIT).await,
+            );
+            times[1]
+                .push(timed_download(&rust_dl, &mut events, "py-up", &py_path(), size, WAIT).await);
             times[2].push(aioslsk_download(&py_dl, "rust-up", &ours_path(), size).await);
             times[3].push(aioslsk_download(&py_dl, "py-up", &py_path(), size).await);
         }

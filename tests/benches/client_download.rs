@@ -10,16 +10,17 @@
 //! The source is a sparse file; everything is written in a temporary
 //! directory removed at the end.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slsk_net::client::{
-    Client, ClientConfig, DownloadState, Event, Events, SharedFile, TransferEvent, TransferSettings,
-};
+use slsk_net::client::{Client, SharedFile};
 use slsk_server::{Database, PasswordCost, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, copy_buf};
 use tokio::net::{TcpListener, TcpStream};
+
+mod common;
+use common::{bench_dir, client_config, mib_per_s, sparse, timed_download};
 
 /// Measured rounds (after one warm-up of each).
 const RUNS: usize = 3;
@@ -33,23 +34,6 @@ fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn bench_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SLSK_BENCH_DIR") {
-        return dir.into();
-    }
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    }
-}
-
-/// A sparse file of `size` bytes (zeros, no blocks written).
-fn sparse_source(path: &Path, size: u64) {
-    std::fs::File::create(path).unwrap().set_len(size).unwrap();
 }
 
 /// The reference: file to socket to file over loopback with tokio's
@@ -85,55 +69,6 @@ async fn plain_copy(source: &Path, target: &Path) -> Duration {
     elapsed
 }
 
-fn client_config(server: &Server, name: &str, dir: &Path) -> ClientConfig {
-    let mut config = ClientConfig::new(server.local_addr().to_string(), name, "secret");
-    config.reconnect.enabled = false;
-    let mut transfers = TransferSettings::new(dir.join("downloads"), dir.join("incomplete"));
-    transfers.upload_slots = 1;
-    config.transfers = Some(transfers);
-    config
-}
-
-/// The downloader's side of one download: queued, offered, streamed,
-/// moved. Returns the time from `Client::download` to the completed file
-/// (removed after).
-async fn client_download(
-    downloader: &Client,
-    events: &mut Events,
-    remote_path: &str,
-    size: u64,
-) -> Duration {
-    let started = Instant::now();
-    let id = downloader
-        .download("uploader", remote_path, Some(size))
-        .await
-        .unwrap();
-    let path = tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await.expect("events go on") {
-                Event::Transfer(TransferEvent::DownloadChanged { id: c, state, .. }) if c == id => {
-                    match state {
-                        DownloadState::Completed { path } => return path,
-                        DownloadState::Failed { reason } => panic!("download failed: {reason}"),
-                        _ => {}
-                    }
-                }
-                _ => {}
-            }
-        }
-    })
-    .await
-    .expect("the download ends in time");
-    let elapsed = started.elapsed();
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
-    std::fs::remove_file(path).unwrap();
-    elapsed
-}
-
-fn mib_per_s(size: u64, elapsed: Duration) -> f64 {
-    size as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64()
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.
     let mib: u64 = std::env::var("SLSK_BENCH_MIB")
@@ -144,9 +79,9 @@ fn main() {
     let small = 16 * 1024 * 1024;
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
     let source = dir.path().join("source.bin");
-    sparse_source(&source, size);
+    sparse(&source, size);
     let small_source = dir.path().join("small.bin");
-    sparse_source(&small_source, small);
+    sparse(&small_source, small);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -166,6 +101,7 @@ fn main() {
         // as the big source (a new name per run: a completed download is
         // not downloaded again).
         let mut uploader_config = client_config(&server, "uploader", &dir.path().join("up"));
+        uploader_config.transfers.as_mut().unwrap().upload_slots = 1;
         let (big, little) = (source.clone(), small_source.clone());
         uploader_config.transfers.as_mut().unwrap().resolver = Arc::new(move |path: &str| {
             let name = path.strip_prefix("@@bench\\")?;
@@ -192,7 +128,15 @@ fn main() {
         .await
         .unwrap();
 
-        client_download(&downloader, &mut events, "@@bench\\small.bin", small).await;
+        timed_download(
+            &downloader,
+            &mut events,
+            "uploader",
+            "@@bench\\small.bin",
+            small,
+            WAIT,
+        )
+        .await;
         let rss_small = peak_rss_kib();
         // Warm-ups, not counted: ours first, so the peak RSS after it is
         // ours alone.
@@ -201,7 +145,15 @@ fn main() {
             run += 1;
             format!("@@bench\\{run}.bin")
         };
-        client_download(&downloader, &mut events, &next_path(), size).await;
+        timed_download(
+            &downloader,
+            &mut events,
+            "uploader",
+            &next_path(),
+            size,
+            WAIT,
+        )
+        .await;
         let rss_big = peak_rss_kib();
         let target = dir.path().join("plain.bin");
         plain_copy(&source, &target).await;
@@ -210,7 +162,17 @@ fn main() {
         let mut ours = Vec::new();
         for _ in 0..RUNS {
             plain.push(plain_copy(&source, &target).await);
-            ours.push(client_download(&downloader, &mut events, &next_path(), size).await);
+            ours.push(
+                timed_download(
+                    &downloader,
+                    &mut events,
+                    "uploader",
+                    &next_path(),
+                    size,
+                    WAIT,
+                )
+                .await,
+            );
         }
         let best = |v: &[Duration]| *v.iter().min().unwrap();
         let median = |v: &[Duration]| {
