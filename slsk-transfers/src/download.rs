@@ -580,6 +580,7 @@ impl DownloadManager {
             TransferRejectionReason::Queued => {
                 let download = self.downloads.get_mut(&id).expect("waiting download");
                 download.state = DownloadState::QueuedRemotely { place: None };
+                download.connect_deadline = None;
                 download.next_place_query = Some(now + self.config.place_in_queue_interval);
                 self.outputs.push_back(DownloadOutput::Changed(id));
             }
@@ -694,16 +695,17 @@ impl DownloadManager {
 
     /// When [`handle_timeout`](Self::handle_timeout) should run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        // Each deadline counts only in the state where `handle_timeout`
+        // acts on it: a deadline left over from an earlier state would be
+        // due for ever and spin the caller's timer.
         self.downloads
             .values()
-            .flat_map(|d| {
-                let retry = match d.state {
-                    DownloadState::QueuedLocally { retry_at } => retry_at,
-                    _ => None,
-                };
-                [retry, d.connect_deadline, d.next_place_query]
+            .filter_map(|d| match d.state {
+                DownloadState::QueuedLocally { retry_at } => retry_at,
+                DownloadState::Connecting { .. } => d.connect_deadline,
+                DownloadState::QueuedRemotely { .. } => d.next_place_query,
+                _ => None,
             })
-            .flatten()
             .min()
     }
 

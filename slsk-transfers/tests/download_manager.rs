@@ -596,6 +596,23 @@ fn fail_reasons_survive_the_store() {
     }
 }
 
+/// Found by the property test below: an accepted offer, then "Queued"
+/// from the uploader, left the file connection's deadline behind, due for
+/// ever (the caller's timer would spin).
+#[test]
+fn queued_after_an_accepted_offer_leaves_no_deadline_behind() {
+    let mut m = manager();
+    let now = Instant::now();
+    m.enqueue("alice", FILE, None, now);
+    m.on_transfer_request("alice", &offer(1, FILE, Some(0)), now);
+    drain(&mut m);
+    m.on_upload_denied("alice", &denied(FILE, "Queued"), now);
+    drain(&mut m);
+    let later = now + Duration::from_secs(60);
+    m.handle_timeout(later);
+    assert!(m.poll_timeout().is_none_or(|at| at > later));
+}
+
 #[test]
 fn remove_and_retry() {
     let mut m = manager();
