@@ -384,16 +384,22 @@ async fn raw_child(port: u16, name: &str, recv_buffer: Option<u32>) -> TcpStream
     parts.io
 }
 
+/// The port map with "feeder", a hand-driven parent, listening on it.
+async fn feeder_listening() -> (Ports, TcpListener) {
+    let ports: Ports = Arc::default();
+    let feeder = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ports
+        .lock()
+        .unwrap()
+        .insert("feeder".into(), feeder.local_addr().unwrap().port());
+    (ports, feeder)
+}
+
 #[tokio::test]
 async fn a_slow_child_is_dropped_and_the_others_get_every_search() {
     timeout(Duration::from_secs(120), async {
         let server = FakeServer::start().await;
-        let ports: Ports = Arc::default();
-        let feeder = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        ports
-            .lock()
-            .unwrap()
-            .insert("feeder".into(), feeder.local_addr().unwrap().port());
+        let (ports, feeder) = feeder_listening().await;
         // The default queue limit: 1 MiB per child.
         let mut relay = Node::start(&server, &ports, "relay").await;
 
@@ -488,12 +494,7 @@ async fn raw_parent(relay: &mut Node, feeder: &TcpListener) -> TcpStream {
 async fn a_parent_sending_garbage_or_an_oversized_frame_is_dropped() {
     timeout(Duration::from_secs(120), async {
         let server = FakeServer::start().await;
-        let ports: Ports = Arc::default();
-        let feeder = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        ports
-            .lock()
-            .unwrap()
-            .insert("feeder".into(), feeder.local_addr().unwrap().port());
+        let (ports, feeder) = feeder_listening().await;
         let mut relay = Node::start(&server, &ports, "relay").await;
         // A BranchLevel cut short, then a BranchRoot announcing 10 MB
         // (past the 1 MiB distributed limit: refused from its length).

@@ -18,9 +18,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{bench_dir, client_config, mib_per_s, sparse, timed_download};
+use common::{bench_dir, client_config, mib_per_s, runtime, sparse, start_server, timed_download};
 use slsk_net::client::{Client, SharedFile};
-use slsk_server::{Database, PasswordCost, Server, ServerConfig};
+use slsk_server::Server;
 use support::aioslsk_peer::{AioslskPeer, PeerOptions, StartOptions};
 
 /// Measured downloads per way.
@@ -94,21 +94,10 @@ fn main() {
     for run in 0..=2 * RUNS {
         sparse(&py_shared.join(format!("{run}.bin")), size);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
 
     runtime.block_on(async {
-        let server = Server::start(ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database: Database::InMemory,
-            password_cost: PasswordCost::TEST,
-            ..ServerConfig::default()
-        })
-        .await
-        .expect("the server starts");
+        let server = start_server().await;
         let mut up_config = client_config(&server, "rust-up", &dir.path().join("rust-up"));
         let source = ours_source.clone();
         up_config.transfers.as_mut().unwrap().resolver = Arc::new(move |path: &str| {

@@ -15,12 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slsk_net::client::{Client, SharedFile};
-use slsk_server::{Database, PasswordCost, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, copy_buf};
 use tokio::net::{TcpListener, TcpStream};
 
 mod common;
-use common::{bench_dir, client_config, mib_per_s, sparse, timed_download};
+use common::{bench_dir, client_config, mib_per_s, runtime, sparse, start_server, timed_download};
 
 /// Measured rounds (after one warm-up of each).
 const RUNS: usize = 3;
@@ -82,21 +81,10 @@ fn main() {
     sparse(&source, size);
     let small_source = dir.path().join("small.bin");
     sparse(&small_source, small);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
 
     runtime.block_on(async {
-        let server = Server::start(ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database: Database::InMemory,
-            password_cost: PasswordCost::TEST,
-            ..ServerConfig::default()
-        })
-        .await
-        .expect("the server starts");
+        let server = start_server().await;
         // The uploader shares `@@bench\small.bin` and any `@@bench\<n>.bin`
         // as the big source (a new name per run: a completed download is
         // not downloaded again).

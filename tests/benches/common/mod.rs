@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use slsk_net::client::{
     Client, ClientConfig, DownloadState, Event, Events, TransferEvent, TransferSettings,
 };
-use slsk_server::Server;
+use slsk_server::{Database, PasswordCost, Server, ServerConfig};
 
 /// `SLSK_BENCH_DIR`, else /dev/shm (no disk in the measurement), else the
 /// temporary folder.
@@ -21,6 +21,29 @@ pub fn bench_dir() -> PathBuf {
     } else {
         std::env::temp_dir()
     }
+}
+
+/// The runtime every benchmark runs on: two workers, as the machine has
+/// two cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Our server on a free port of 127.0.0.1, in memory, with the test
+/// password cost.
+pub async fn start_server() -> Server {
+    Server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: Database::InMemory,
+        password_cost: PasswordCost::TEST,
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("the server starts")
 }
 
 /// A sparse file of `size` bytes (zeros, no blocks written).
